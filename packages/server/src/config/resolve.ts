@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type { z } from 'zod';
+import { GatehouseError } from '../core/errors.js';
+import { configSchema, type ConfigInput } from './schema.js';
+
+/** Cookie settings after defaults and prefixes are worked out. */
+export interface CookieConfig {
+  readonly secure: boolean;
+  readonly sameSite: 'Lax' | 'Strict';
+  readonly accessName: string;
+  readonly refreshName: string;
+  readonly refreshPath: '/auth' | '/';
+  readonly anonymousName: string;
+  readonly csrfName: string;
+}
+
+/** The validated, normalised and frozen configuration every part of Gatehouse reads. */
+export interface GatehouseConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Absolute. */
+  readonly dataDir: string;
+  /** Absolute path of the SQLite file. */
+  readonly databasePath: string;
+  readonly publicOrigin: string;
+  /** `publicOrigin` plus the configured trusted origins. */
+  readonly trustedOrigins: readonly string[];
+  /** Undefined when none was configured; {@link createGatehouse} refuses to start then. */
+  readonly secret: string | undefined;
+  readonly allowInsecureHttp: boolean;
+  readonly trustProxy: readonly string[];
+  readonly accessToken: {
+    readonly ttlSeconds: number;
+    readonly clockToleranceSeconds: number;
+    readonly issuer: string;
+    readonly audience: string;
+  };
+  readonly session: {
+    readonly idleTimeoutSeconds: number;
+    readonly absoluteTimeoutSeconds: number;
+    readonly refreshGraceSeconds: number;
+  };
+  readonly cookies: CookieConfig;
+  readonly csrfHeaderName: string;
+  readonly login: {
+    readonly accountFreeAttempts: number;
+    readonly ipFreeAttempts: number;
+    readonly maxDelaySeconds: number;
+    readonly failureWindowSeconds: number;
+  };
+  readonly bodyLimitBytes: number;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly staticDir: string | undefined;
+}
+
+/** Raised when configuration is invalid; `message` names every bad field. */
+export function configError(problems: readonly string[]): GatehouseError {
+  return new GatehouseError('CONFIG_INVALID', {
+    message: `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  });
+}
+
+function describeIssues(error: z.ZodError, sources: ReadonlyMap<string, string>): string[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.join('.') || '(root)';
+    const source = sources.get(field);
+    const message =
+      issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+    return `${field}: ${message}${source ? ` (from ${source})` : ''}`;
+  });
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '127.0.0.1' ||
+    hostname === '[::1]'
+  );
+}
+
+/**
+ * Validates `input`, fills in defaults and derives what depends on other
+ * fields (cookie names, issuer, paths). Throws `CONFIG_INVALID` naming each bad
+ * field; `sources` maps a field path to where its value came from.
+ */
+export function resolveConfig(
+  input: ConfigInput,
+  options: { readonly cwd?: string; readonly sources?: ReadonlyMap<string, string> } = {},
+): GatehouseConfig {
+  const sources = options.sources ?? new Map<string, string>();
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) throw configError(describeIssues(parsed.error, sources));
+  const c = parsed.data;
+  const problems: string[] = [];
+  const cwd = options.cwd ?? process.cwd();
+
+  const publicURL = new URL(c.publicOrigin);
+  const plainHTTP = publicURL.protocol === 'http:';
+  if (plainHTTP && !isLoopbackHost(publicURL.hostname) && !c.allowInsecureHttp) {
+    problems.push(
+      `publicOrigin: ${c.publicOrigin} is plain http on a non-local host; use https, or set allowInsecureHttp: true (never in production)`,
+    );
+  }
+  // Browsers keep Secure cookies on http://localhost, so only a non-local plain-http origin loses them.
+  const secure = !(plainHTTP && !isLoopbackHost(publicURL.hostname));
+
+  const prefixed = (prefix: '__Host-' | '__Secure-', name: string) => (secure ? `${prefix}${name}` : name);
+  const cookies: CookieConfig = {
+    secure,
+    sameSite: c.cookies.sameSite === 'strict' ? 'Strict' : 'Lax',
+    accessName: c.cookies.accessName ?? prefixed('__Host-', 'gh_access'),
+    refreshName:
+      c.cookies.refreshName ?? prefixed(c.cookies.refreshPath === '/' ? '__Host-' : '__Secure-', 'gh_refresh'),
+    refreshPath: c.cookies.refreshPath,
+    anonymousName: c.cookies.anonymousName ?? prefixed('__Host-', 'gh_anon'),
+    csrfName: c.cookies.csrfName,
+  };
+  for (const [field, name] of [
+    ['cookies.accessName', cookies.accessName],
+    ['cookies.refreshName', cookies.refreshName],
+    ['cookies.anonymousName', cookies.anonymousName],
+    ['cookies.csrfName', cookies.csrfName],
+  ] as const) {
+    if (!secure && (name.startsWith('__Host-') || name.startsWith('__Secure-'))) {
+      problems.push(`${field}: prefixed cookie names need a secure origin; ${c.publicOrigin} is not one`);
+    }
+  }
+  if (cookies.refreshName.startsWith('__Host-') && cookies.refreshPath !== '/') {
+    problems.push('cookies.refreshName: a __Host- cookie must have Path=/; set cookies.refreshPath to "/" or use __Secure-');
+  }
+  const names = [cookies.accessName, cookies.refreshName, cookies.anonymousName, cookies.csrfName];
+  if (new Set(names).size !== names.length) problems.push('cookies: every cookie needs its own name');
+
+  if (c.session.absoluteTimeoutSeconds < c.session.idleTimeoutSeconds) {
+    problems.push('session.absoluteTimeoutSeconds: must not be shorter than session.idleTimeoutSeconds');
+  }
+  if (c.session.idleTimeoutSeconds <= c.accessToken.ttlSeconds) {
+    problems.push('session.idleTimeoutSeconds: must be longer than accessToken.ttlSeconds');
+  }
+
+  let secret = c.secret;
+  if (c.secret !== undefined && c.secretFile !== undefined) {
+    problems.push('secretFile: set either secret or secretFile, not both');
+  } else if (c.secretFile !== undefined) {
+    try {
+      secret = readFileSync(resolvePath(cwd, c.secretFile), 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`secretFile: cannot read ${c.secretFile} (${code})`);
+    }
+  }
+
+  if (problems.length > 0) throw configError(problems);
+
+  const dataDir = resolvePath(cwd, c.dataDir);
+  const trustedOrigins = [...new Set([c.publicOrigin, ...c.trustedOrigins])];
+  return deepFreeze({
+    port: c.port,
+    host: c.host,
+    dataDir,
+    databasePath: c.database.path === undefined ? resolvePath(dataDir, 'gatehouse.db') : resolvePath(cwd, c.database.path),
+    publicOrigin: c.publicOrigin,
+    trustedOrigins,
+    secret,
+    allowInsecureHttp: c.allowInsecureHttp,
+    trustProxy: c.trustProxy,
+    accessToken: {
+      ttlSeconds: c.accessToken.ttlSeconds,
+      clockToleranceSeconds: c.accessToken.clockToleranceSeconds,
+      issuer: c.accessToken.issuer ?? c.publicOrigin,
+      audience: c.accessToken.audience ?? c.publicOrigin,
+    },
+    session: c.session,
+    cookies,
+    csrfHeaderName: c.csrf.headerName,
+    login: c.login,
+    bodyLimitBytes: c.bodyLimitBytes,
+    logLevel: c.logLevel,
+    staticDir: c.staticDir === undefined ? undefined : resolvePath(cwd, c.staticDir),
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

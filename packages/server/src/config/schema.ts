@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+/**
+ * The configuration schema. Everything has a secure default except `secret`,
+ * which Gatehouse refuses to invent for a server (the demo generates one).
+ * Durations carry their unit in the name.
+ */
+
+const origin = z.string().transform((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a URL such as https://app.example.com` });
+    return z.NEVER;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: 'an origin must use http: or https:' });
+    return z.NEVER;
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
+    ctx.addIssue({ code: 'custom', message: 'an origin is scheme, host and port only, with no path, query or credentials' });
+    return z.NEVER;
+  }
+  return url.origin;
+});
+
+const cookieName = z
+  .string()
+  .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be a valid cookie name (RFC 6265 token, at most 64 characters)');
+
+const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const configSchema = z
+  .object({
+    /** TCP port to listen on. 0 picks a free port. */
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Address to bind. */
+    host: z.string().min(1).default('localhost'),
+    /** Where the embedded database and generated files live. */
+    dataDir: z.string().min(1).default('./.gatehouse'),
+    database: z
+      .object({
+        /** SQLite file; defaults to `<dataDir>/gatehouse.db`. */
+        path: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    /** The browser origin the SPA is served from. Trusted for Origin checks; default issuer and audience. */
+    publicOrigin: origin.default('http://localhost:8080'),
+    /** Further origins allowed to make credentialed state-changing requests. */
+    trustedOrigins: z.array(origin).default([]),
+    /** At least 32 random bytes. All signing keys are derived from it. */
+    secret: z.string().optional(),
+    /** Read the secret from this file instead (trailing newline ignored). */
+    secretFile: z.string().min(1).optional(),
+    /**
+     * Allow a plain-http public origin other than localhost. Cookies then lose
+     * `Secure` and their `__Host-`/`__Secure-` prefixes. Never in production.
+     */
+    allowInsecureHttp: z.boolean().default(false),
+    /** Proxy addresses whose `X-Forwarded-For` is believed. Empty: use the socket address. */
+    trustProxy: z.array(z.string().min(1)).default([]),
+    accessToken: z
+      .object({
+        ttlSeconds: seconds(10, 3600).default(300),
+        /** Allowed clock skew when checking `exp` and `nbf`. */
+        clockToleranceSeconds: seconds(0, 60).default(5),
+        issuer: z.string().min(1).optional(),
+        audience: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ ttlSeconds: 300, clockToleranceSeconds: 5 }),
+    session: z
+      .object({
+        idleTimeoutSeconds: seconds(60, 90 * 86400).default(7 * 86400),
+        absoluteTimeoutSeconds: seconds(60, 400 * 86400).default(30 * 86400),
+        /** Requests presenting an already-rotated refresh token this soon after get the same successor. */
+        refreshGraceSeconds: seconds(0, 60).default(10),
+      })
+      .strict()
+      .default({ idleTimeoutSeconds: 7 * 86400, absoluteTimeoutSeconds: 30 * 86400, refreshGraceSeconds: 10 }),
+    cookies: z
+      .object({
+        sameSite: z.enum(['lax', 'strict']).default('lax'),
+        accessName: cookieName.optional(),
+        refreshName: cookieName.optional(),
+        anonymousName: cookieName.optional(),
+        csrfName: cookieName.default('XSRF-TOKEN'),
+        /** `/auth` keeps the refresh cookie off API requests; `/` is needed for transparent refresh. */
+        refreshPath: z.enum(['/auth', '/']).default('/auth'),
+      })
+      .strict()
+      .default({ sameSite: 'lax', csrfName: 'XSRF-TOKEN', refreshPath: '/auth' }),
+    csrf: z
+      .object({
+        headerName: z
+          .string()
+          .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name')
+          .transform((v) => v.toLowerCase())
+          .default('x-xsrf-token'),
+      })
+      .strict()
+      .default({ headerName: 'x-xsrf-token' }),
+    login: z
+      .object({
+        /** Failures per account before each further attempt must wait. */
+        accountFreeAttempts: z.number().int().min(1).max(100).default(5),
+        /** Failures per client IP before each further attempt must wait. */
+        ipFreeAttempts: z.number().int().min(1).max(10_000).default(30),
+        /** The longest an account or IP is made to wait; lockouts always end. */
+        maxDelaySeconds: seconds(1, 3600).default(900),
+        /** Failures are forgotten after this long without one. */
+        failureWindowSeconds: seconds(60, 86400).default(3600),
+      })
+      .strict()
+      .default({ accountFreeAttempts: 5, ipFreeAttempts: 30, maxDelaySeconds: 900, failureWindowSeconds: 3600 }),
+    /** Largest accepted request body. */
+    bodyLimitBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Serve this folder's files (an SPA build) on every path outside /auth. */
+    staticDir: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** The configuration as written in a file or assembled from the environment. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The configuration after validation, before defaults are resolved against each other. */
+export type ParsedConfig = z.output<typeof configSchema>;

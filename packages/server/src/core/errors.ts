@@ -1,0 +1,79 @@
+/**
+ * Every failure Gatehouse reports carries one of these codes. The table is the
+ * single source of truth for the HTTP status and for whether the message may be
+ * shown to the caller: clients and tests match on `code`, never on message text.
+ */
+export const ERRORS = {
+  // 400
+  MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  VALIDATION_FAILED: { status: 400, message: 'The request body does not match the expected shape.' },
+  PASSWORD_POLICY: { status: 400, message: 'The password does not meet the password policy.' },
+  USERNAME_INVALID: { status: 400, message: 'The username is not acceptable.' },
+  // 401
+  UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
+  INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
+  TOKEN_INVALID: { status: 401, message: 'The access token is invalid.' },
+  TOKEN_EXPIRED: { status: 401, message: 'The access token has expired.' },
+  SESSION_REVOKED: { status: 401, message: 'The session has ended.' },
+  REFRESH_TOKEN_INVALID: { status: 401, message: 'The refresh token is missing, expired or revoked.' },
+  REFRESH_TOKEN_REUSED: { status: 401, message: 'The refresh token was already used; the session has been revoked.' },
+  INVALID_AUTHORIZATION: { status: 401, message: 'The Authorization header is not a Bearer token.' },
+  // 403
+  CSRF_REJECTED: { status: 403, message: 'The request failed the CSRF check.' },
+  ORIGIN_REJECTED: { status: 403, message: 'The request did not come from a trusted origin.' },
+  FORBIDDEN: { status: 403, message: 'You do not have permission to do this.' },
+  // 404, 405, 409, 413, 415, 429, 431
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
+  USERNAME_TAKEN: { status: 409, message: 'That username is already taken.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
+  LOGIN_THROTTLED: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
+  // 5xx: never expose details
+  INTERNAL_ERROR: { status: 500, message: 'Something went wrong.' },
+  STORE_UNAVAILABLE: { status: 503, message: 'The session store is unavailable.' },
+  // not HTTP: raised at start-up or by the CLI
+  CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
+  USER_NOT_FOUND: { status: 404, message: 'No such user.' },
+  SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** The stable, machine-readable code of a {@link GatehouseError}. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * The one error type Gatehouse throws on purpose. `status` is the HTTP status
+ * it maps to; `expose` says whether `message` may reach a client (never for 5xx).
+ *
+ * @example
+ * ```ts
+ * try { await gatehouse.login(...) } catch (e) {
+ *   if (e instanceof GatehouseError && e.code === 'LOGIN_THROTTLED') { ... }
+ * }
+ * ```
+ */
+export class GatehouseError extends Error {
+  override readonly name = 'GatehouseError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly expose: boolean;
+  /** Extra response headers this error needs, such as `Retry-After` or `Allow`. */
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    code: ErrorCode,
+    options: { message?: string; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(options.message ?? ERRORS[code].message, { cause: options.cause });
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.expose = this.status < 500;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** True when `value` is a {@link GatehouseError}, optionally with the given code. */
+export function isGatehouseError(value: unknown, code?: ErrorCode): value is GatehouseError {
+  return value instanceof GatehouseError && (code === undefined || value.code === code);
+}
