@@ -1,0 +1,327 @@
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { GatehouseConfig } from '../config/resolve.js';
+import type { AuditEvent, SessionRecord, Store, UserRecord } from '../store/store.js';
+import type { AccessTokenService } from './access-token.js';
+import type { Clock } from './clock.js';
+import { mintCSRFToken } from './csrf.js';
+import { GatehouseError } from './errors.js';
+import type { KeyRing } from './keys.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { checkPasswordPolicy, type PasswordHasher } from './password.js';
+import {
+  deriveSuccessor,
+  deriveSuccessorN,
+  generateRefreshToken,
+  hashRefreshToken,
+  isWellFormedRefreshToken,
+} from './refresh-token.js';
+import type { RevocationList } from './revocation-list.js';
+import { normalizeUsername } from './username.js';
+
+/** The user as every endpoint shows it. */
+export interface PublicUser {
+  readonly id: string;
+  readonly username: string;
+  readonly roles: readonly string[];
+}
+
+/** What the client needs after a login or refresh: the tokens go into cookies, never into a body for browsers. */
+export interface IssuedSession {
+  readonly user: PublicUser;
+  readonly session: SessionRecord;
+  readonly accessToken: string;
+  readonly accessTokenExpiresAt: number;
+  readonly refreshToken: string;
+  /** Only on login: a fresh CSRF token bound to the new session. */
+  readonly csrfToken: string | undefined;
+}
+
+/** Who is asking, for audit records and the session list. */
+export interface ClientContext {
+  readonly ip: string;
+  readonly userAgent: string | null;
+}
+
+export interface AuthServiceDeps {
+  readonly config: GatehouseConfig;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly keys: KeyRing;
+  readonly tokens: AccessTokenService;
+  readonly hasher: PasswordHasher;
+  readonly revocations: RevocationList;
+  readonly throttle: LoginThrottle;
+  readonly audit: (event: AuditEvent) => Promise<void>;
+}
+
+/** Turns a stored user into what clients may see. */
+export function publicUser(user: UserRecord): PublicUser {
+  return { id: user.id, username: user.username, roles: [...user.roles] };
+}
+
+const MAX_USER_AGENT_LENGTH = 256;
+
+/**
+ * Session lifecycle without HTTP: sign in, rotate, sign out, revoke. Every
+ * rule about who may hold a session lives here; the HTTP layer only moves
+ * cookies and maps errors to statuses.
+ */
+export class AuthService {
+  readonly #d: AuthServiceDeps;
+
+  constructor(deps: AuthServiceDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Checks a username and password and opens a new session. Unknown users and
+   * wrong passwords fail identically (`INVALID_CREDENTIALS`), after the same
+   * Argon2id work.
+   */
+  async login(input: { username: string; password: string }, client: ClientContext): Promise<IssuedSession> {
+    const { store, clock, hasher, throttle } = this.#d;
+    let username: string | null;
+    try {
+      username = normalizeUsername(input.username);
+    } catch {
+      username = null;
+    }
+    // An unparseable username is throttled under its raw form so that it behaves like any unknown user.
+    const throttleKey = username ?? input.username.slice(0, 128);
+    const decision = throttle.check(throttleKey, client.ip);
+    if (!decision.allowed) {
+      await this.#audit('login_throttled', client, { detail: { username: throttleKey } });
+      throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
+    }
+
+    const user = username === null ? null : await store.findUserByUsername(username);
+    const passwordOK = user === null ? await hasher.verifyDummy(input.password) : await hasher.verify(user.passwordHash, input.password);
+    if (user === null || !passwordOK || user.disabled) {
+      throttle.recordFailure(throttleKey, client.ip);
+      await this.#audit('login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
+      throw new GatehouseError('INVALID_CREDENTIALS');
+    }
+    throttle.recordSuccess(throttleKey);
+
+    const now = clock.now();
+    const { session: sessionConfig } = this.#d.config;
+    const refreshToken = generateRefreshToken();
+    const session = await store.createSession(
+      {
+        // A fresh id on every login: a session id planted before sign-in is never promoted (fixation).
+        id: randomBytes(16).toString('base64url'),
+        userId: user.id,
+        createdAt: now,
+        idleExpiresAt: now + Math.min(sessionConfig.idleTimeoutSeconds, sessionConfig.absoluteTimeoutSeconds) * 1000,
+        absoluteExpiresAt: now + sessionConfig.absoluteTimeoutSeconds * 1000,
+        userAgent: client.userAgent === null ? null : client.userAgent.slice(0, MAX_USER_AGENT_LENGTH),
+        ip: client.ip,
+      },
+      hashRefreshToken(refreshToken),
+    );
+    await this.#audit('login_succeeded', client, { userId: user.id, sessionId: session.id });
+    const access = await this.#d.tokens.issue({ userId: user.id, username: user.username, roles: user.roles, sessionId: session.id });
+    return {
+      user: publicUser(user),
+      session,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.claims.exp * 1000,
+      refreshToken,
+      csrfToken: mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }),
+    };
+  }
+
+  /**
+   * The session a refresh token belongs to, or null. Read-only: lets the HTTP
+   * layer check the CSRF token against the session before anything rotates.
+   */
+  async sessionForRefreshToken(refreshToken: string): Promise<SessionRecord | null> {
+    if (!isWellFormedRefreshToken(refreshToken)) return null;
+    return this.#d.store.findSessionByRefreshTokenHash(hashRefreshToken(refreshToken));
+  }
+
+  /**
+   * Rotates a refresh token. A token rotated within the grace window yields
+   * the same live successor (parallel tabs); one rotated earlier than that is
+   * theft and ends the session (`REFRESH_TOKEN_REUSED`).
+   */
+  async refresh(refreshToken: string, client: ClientContext): Promise<IssuedSession> {
+    if (!isWellFormedRefreshToken(refreshToken)) throw new GatehouseError('REFRESH_TOKEN_INVALID');
+    const { store, clock, keys, config } = this.#d;
+    const now = clock.now();
+    const successor = deriveSuccessor(keys.refreshDerivation, refreshToken);
+    const outcome = await store.rotateRefreshToken({
+      presentedHash: hashRefreshToken(refreshToken),
+      successorHash: hashRefreshToken(successor),
+      now,
+      graceMs: config.session.refreshGraceSeconds * 1000,
+      idleTimeoutMs: config.session.idleTimeoutSeconds * 1000,
+    });
+
+    let next: string;
+    switch (outcome.status) {
+      case 'invalid':
+        throw new GatehouseError('REFRESH_TOKEN_INVALID');
+      case 'reused':
+        this.#d.revocations.revokeSession(outcome.session.id, now);
+        await this.#audit('refresh_token_reused', client, { userId: outcome.session.userId, sessionId: outcome.session.id });
+        throw new GatehouseError('REFRESH_TOKEN_REUSED');
+      case 'rotated':
+        next = successor;
+        break;
+      case 'grace': {
+        if (outcome.generationsBehind < 1 || outcome.generationsBehind > 32) throw new GatehouseError('REFRESH_TOKEN_INVALID');
+        next = deriveSuccessorN(keys.refreshDerivation, refreshToken, outcome.generationsBehind);
+        // If the chain was not derived with our key (the secret changed), the
+        // live token is not ours to hand out: fail closed.
+        const derived = Buffer.from(hashRefreshToken(next));
+        const live = Buffer.from(outcome.liveHash);
+        if (derived.length !== live.length || !timingSafeEqual(derived, live)) throw new GatehouseError('REFRESH_TOKEN_INVALID');
+        break;
+      }
+    }
+    const { user, session } = outcome;
+    await this.#audit('refresh', client, { userId: user.id, sessionId: session.id, detail: { grace: outcome.status === 'grace' } });
+    const access = await this.#d.tokens.issue({ userId: user.id, username: user.username, roles: user.roles, sessionId: session.id });
+    return {
+      user: publicUser(user),
+      session,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.claims.exp * 1000,
+      refreshToken: next,
+      csrfToken: undefined,
+    };
+  }
+
+  /** Ends a session. Idempotent. */
+  async logout(sessionId: string, client: ClientContext): Promise<void> {
+    const now = this.#d.clock.now();
+    const ended = await this.#d.store.revokeSession(sessionId, 'logout', now);
+    this.#d.revocations.revokeSession(sessionId, now);
+    if (ended !== null) await this.#audit('logout', client, { userId: ended.userId, sessionId });
+  }
+
+  /** The user's live sessions, newest first. */
+  async listSessions(userId: string): Promise<SessionRecord[]> {
+    return this.#d.store.listActiveSessions(userId, this.#d.clock.now());
+  }
+
+  /**
+   * Revokes one of the user's own sessions. Another user's session answers
+   * exactly like an unknown id (`SESSION_NOT_FOUND`), so ids cannot be probed.
+   */
+  async revokeOwnSession(userId: string, sessionId: string, client: ClientContext): Promise<void> {
+    const { store, clock } = this.#d;
+    const session = await store.findSession(sessionId);
+    if (session === null || session.userId !== userId || session.revokedAt !== null) throw new GatehouseError('SESSION_NOT_FOUND');
+    const now = clock.now();
+    await store.revokeSession(sessionId, 'revoked', now);
+    this.#d.revocations.revokeSession(sessionId, now);
+    await this.#audit('session_revoked', client, { userId, sessionId });
+  }
+
+  /** Signs the user out everywhere, this device included, after re-checking the password. */
+  async revokeAllSessions(userId: string, password: string, client: ClientContext): Promise<string[]> {
+    const { store, clock, hasher } = this.#d;
+    const user = await store.findUserById(userId);
+    if (user === null || user.disabled) throw new GatehouseError('UNAUTHENTICATED');
+    const decision = this.#d.throttle.check(user.username, client.ip);
+    if (!decision.allowed) {
+      throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
+    }
+    if (!(await hasher.verify(user.passwordHash, password))) {
+      this.#d.throttle.recordFailure(user.username, client.ip);
+      throw new GatehouseError('INVALID_CREDENTIALS');
+    }
+    const now = clock.now();
+    const ids = await store.revokeUserSessions(userId, 'revoked_all', now);
+    for (const id of ids) this.#d.revocations.revokeSession(id, now);
+    await this.#audit('sessions_revoked_all', client, { userId, detail: { count: ids.length } });
+    return ids;
+  }
+
+  // ---- administration (CLI) ----
+
+  /** Creates a user after applying the username rules and password policy. */
+  async createUser(input: { username: string; password: string; roles?: readonly string[] }): Promise<UserRecord> {
+    const username = normalizeUsername(input.username);
+    checkPasswordPolicy(input.password, { username });
+    const passwordHash = await this.#d.hasher.hash(input.password);
+    const user = await this.#d.store.createUser({
+      id: randomUUID(),
+      username,
+      passwordHash,
+      roles: [...new Set(input.roles ?? [])],
+      createdAt: this.#d.clock.now(),
+    });
+    await this.#audit('user_created', null, { userId: user.id, detail: { username } });
+    return user;
+  }
+
+  /** Replaces the password and ends every session of the user. */
+  async setPassword(username: string, password: string): Promise<string[]> {
+    const user = await this.#requireUser(username);
+    checkPasswordPolicy(password, { username: user.username });
+    const hash = await this.#d.hasher.hash(password);
+    const now = this.#d.clock.now();
+    const ids = await this.#d.store.changePassword(user.id, hash, now);
+    for (const id of ids) this.#d.revocations.revokeSession(id, now);
+    await this.#audit('password_changed', null, { userId: user.id, detail: { sessionsRevoked: ids.length } });
+    return ids;
+  }
+
+  /** Disables the user and ends every session. */
+  async disableUser(username: string): Promise<string[]> {
+    const user = await this.#requireUser(username);
+    const now = this.#d.clock.now();
+    const ids = await this.#d.store.disableUser(user.id, now);
+    for (const id of ids) this.#d.revocations.revokeSession(id, now);
+    this.#d.revocations.markUserStale(user.id, now);
+    await this.#audit('user_disabled', null, { userId: user.id, detail: { sessionsRevoked: ids.length } });
+    return ids;
+  }
+
+  /** Revokes one session by id, whoever owns it (administration). */
+  async adminRevokeSession(sessionId: string): Promise<SessionRecord> {
+    const now = this.#d.clock.now();
+    const ended = await this.#d.store.revokeSession(sessionId, 'admin', now);
+    if (ended === null) throw new GatehouseError('SESSION_NOT_FOUND');
+    this.#d.revocations.revokeSession(sessionId, now);
+    await this.#audit('session_revoked', null, { userId: ended.userId, sessionId, detail: { by: 'admin' } });
+    return ended;
+  }
+
+  /** Revokes every session of a user (administration). */
+  async adminRevokeUserSessions(username: string): Promise<string[]> {
+    const user = await this.#requireUser(username);
+    const now = this.#d.clock.now();
+    const ids = await this.#d.store.revokeUserSessions(user.id, 'admin', now);
+    for (const id of ids) this.#d.revocations.revokeSession(id, now);
+    await this.#audit('sessions_revoked_all', null, { userId: user.id, detail: { count: ids.length, by: 'admin' } });
+    return ids;
+  }
+
+  async findUser(username: string): Promise<UserRecord> {
+    return this.#requireUser(username);
+  }
+
+  async #requireUser(username: string): Promise<UserRecord> {
+    const user = await this.#d.store.findUserByUsername(normalizeUsername(username));
+    if (user === null) throw new GatehouseError('USER_NOT_FOUND');
+    return user;
+  }
+
+  async #audit(
+    type: AuditEvent['type'],
+    client: ClientContext | null,
+    fields: Pick<AuditEvent, 'userId' | 'sessionId' | 'detail'>,
+  ): Promise<void> {
+    await this.#d.audit({
+      at: this.#d.clock.now(),
+      type,
+      ip: client?.ip ?? null,
+      userAgent: client?.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+      ...fields,
+    });
+  }
+}

@@ -1,0 +1,180 @@
+import type { GatehouseConfig } from '../config/resolve.js';
+import type { AccessTokenClaims, AccessTokenService } from '../core/access-token.js';
+import type { AuthService, ClientContext } from '../core/auth-service.js';
+import type { Clock } from '../core/clock.js';
+import { csrfTokensEqual, verifyCSRFToken, type CSRFBinding } from '../core/csrf.js';
+import { GatehouseError, isGatehouseError } from '../core/errors.js';
+import type { KeyRing } from '../core/keys.js';
+import type { RevocationList } from '../core/revocation-list.js';
+import { readCookie } from './cookies.js';
+import { isTrustedRequestOrigin, type HeaderReader } from './request-origin.js';
+import { sessionCookieMaxAgeSeconds, type SessionCookies } from './session-cookies.js';
+
+/** The verified identity a guarded handler receives. */
+export interface Auth {
+  readonly user: { readonly id: string; readonly username: string; readonly roles: readonly string[] };
+  readonly sessionId: string;
+  /** The access token's `jti`. */
+  readonly tokenId: string;
+  /** When the access token expires (ms since the epoch). */
+  readonly expiresAt: number;
+  /** How the request authenticated: cookies need CSRF defence, bearer tokens do not. */
+  readonly via: 'cookie' | 'bearer';
+}
+
+/** What a guard looks at. A Web `Request` fits; adapters for other frameworks pass a light view. */
+export interface GuardRequest {
+  readonly method: string;
+  readonly headers: HeaderReader;
+}
+
+export interface GuardOptions {
+  /** Every listed role is required (403 `FORBIDDEN` otherwise). */
+  readonly roles?: readonly string[];
+  /**
+   * Let requests without credentials through with `auth: null`. Their unsafe
+   * methods still need a CSRF token, bound to the anonymous cookie from
+   * `GET /auth/csrf` (guest checkout and similar forms).
+   */
+  readonly allowAnonymous?: boolean;
+  /** `'skip'` turns the CSRF check off for this route. Only for routes that change nothing a victim would mind. */
+  readonly csrf?: 'enforce' | 'skip';
+  /**
+   * Refresh inline when the access token has expired and set the new cookies
+   * on the response. Needs `cookies.refreshPath: "/"` so the refresh cookie
+   * reaches the route.
+   */
+  readonly transparentRefresh?: boolean;
+}
+
+/** A guard's verdict. `setCookies` must be sent on the response either way. */
+export type GuardOutcome =
+  | { readonly ok: true; readonly auth: Auth | null; readonly setCookies: readonly string[] }
+  | { readonly ok: false; readonly error: GatehouseError; readonly setCookies: readonly string[] };
+
+export interface GuardDeps {
+  readonly config: GatehouseConfig;
+  readonly keys: KeyRing;
+  readonly tokens: AccessTokenService;
+  readonly revocations: RevocationList;
+  readonly auth: AuthService;
+  readonly cookies: SessionCookies;
+  readonly clock: Clock;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const NO_COOKIES: readonly string[] = Object.freeze([]);
+
+function fail(code: GatehouseError['code'], setCookies: readonly string[] = NO_COOKIES): GuardOutcome {
+  return { ok: false, error: new GatehouseError(code), setCookies };
+}
+
+function toAuth(claims: AccessTokenClaims, via: Auth['via']): Auth {
+  return {
+    user: { id: claims.sub, username: claims.username, roles: claims.roles },
+    sessionId: claims.sid,
+    tokenId: claims.jti,
+    expiresAt: claims.exp * 1000,
+    via,
+  };
+}
+
+/**
+ * Builds a guard: a function that decides whether a request may proceed and
+ * who is making it. Options are checked once here, not per request.
+ *
+ * Order of checks: a `Bearer` header is judged alone (no cookie fallback, no
+ * CSRF); otherwise the access cookie is verified, revocation is checked in
+ * memory, and unsafe methods must pass the Origin and CSRF checks.
+ */
+export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (request: GuardRequest, client: ClientContext) => Promise<GuardOutcome> {
+  const { config, keys, tokens, revocations } = deps;
+  const roles = [...(options.roles ?? [])];
+  const enforceCSRF = (options.csrf ?? 'enforce') === 'enforce';
+  const transparentRefresh = options.transparentRefresh === true;
+  if (transparentRefresh && config.cookies.refreshPath !== '/') {
+    throw new TypeError('transparentRefresh needs cookies.refreshPath set to "/" so the refresh cookie reaches guarded routes');
+  }
+  const { accessName, refreshName, anonymousName, csrfName } = config.cookies;
+  const headerName = config.csrfHeaderName;
+
+  const csrfPasses = (request: GuardRequest, cookieHeader: string | null, binding: CSRFBinding): boolean => {
+    if (!isTrustedRequestOrigin(request.headers, config.trustedOrigins)) return false;
+    const header = request.headers.get(headerName);
+    return csrfTokensEqual(header, readCookie(cookieHeader, csrfName)) && verifyCSRFToken(keys.csrf, header, binding);
+  };
+
+  const authorize = (auth: Auth, setCookies: readonly string[]): GuardOutcome => {
+    for (const role of roles) if (!auth.user.roles.includes(role)) return fail('FORBIDDEN', setCookies);
+    return { ok: true, auth, setCookies };
+  };
+
+  const refreshInline = async (request: GuardRequest, cookieHeader: string | null, unsafe: boolean, client: ClientContext): Promise<GuardOutcome> => {
+    const refreshToken = readCookie(cookieHeader, refreshName);
+    if (refreshToken === undefined) return fail('TOKEN_EXPIRED');
+    try {
+      if (unsafe && enforceCSRF) {
+        const session = await deps.auth.sessionForRefreshToken(refreshToken);
+        if (session === null) return fail('REFRESH_TOKEN_INVALID', deps.cookies.clearSession());
+        if (!csrfPasses(request, cookieHeader, { kind: 'session', id: session.id })) return fail('CSRF_REJECTED');
+      }
+      const issued = await deps.auth.refresh(refreshToken, client);
+      const claims = await tokens.verify(issued.accessToken);
+      if (!claims.ok) return fail('TOKEN_INVALID');
+      const maxAge = sessionCookieMaxAgeSeconds(issued.session, deps.clock.now());
+      return authorize(toAuth(claims.claims, 'cookie'), [deps.cookies.access(issued.accessToken, maxAge), deps.cookies.refresh(issued.refreshToken, maxAge)]);
+    } catch (error) {
+      if (isGatehouseError(error) && error.status === 401) return { ok: false, error, setCookies: deps.cookies.clearSession() };
+      throw error;
+    }
+  };
+
+  return async function guard(request, client) {
+    const unsafe = !SAFE_METHODS.has(request.method);
+    const authorization = request.headers.get('authorization');
+
+    if (authorization !== null) {
+      // Judged by the bearer token alone: valid cookies never rescue a bad header.
+      if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return fail('INVALID_AUTHORIZATION');
+      const result = await tokens.verify(authorization.slice(7).trim());
+      if (!result.ok) return fail(result.code);
+      const { claims } = result;
+      const status = revocations.check(claims.sid, claims.sub, claims.iat);
+      if (status !== null) return fail(status === 'revoked' ? 'SESSION_REVOKED' : 'TOKEN_EXPIRED');
+      return authorize(toAuth(claims, 'bearer'), NO_COOKIES);
+    }
+
+    const cookieHeader = request.headers.get('cookie');
+    const accessToken = readCookie(cookieHeader, accessName);
+    if (accessToken === undefined) {
+      if (transparentRefresh && readCookie(cookieHeader, refreshName) !== undefined) {
+        return refreshInline(request, cookieHeader, unsafe, client);
+      }
+      if (!options.allowAnonymous) return fail('UNAUTHENTICATED');
+      if (unsafe && enforceCSRF) {
+        const anonymousId = readCookie(cookieHeader, anonymousName);
+        if (anonymousId === undefined || !csrfPasses(request, cookieHeader, { kind: 'anonymous', id: anonymousId })) {
+          return fail('CSRF_REJECTED');
+        }
+      }
+      return { ok: true, auth: null, setCookies: NO_COOKIES };
+    }
+
+    const result = await tokens.verify(accessToken);
+    if (!result.ok) {
+      if (result.code === 'TOKEN_EXPIRED' && transparentRefresh) return refreshInline(request, cookieHeader, unsafe, client);
+      return fail(result.code);
+    }
+    const { claims } = result;
+    const status = revocations.check(claims.sid, claims.sub, claims.iat);
+    if (status === 'revoked') return fail('SESSION_REVOKED', deps.cookies.clearSession());
+    if (status === 'stale') {
+      if (transparentRefresh) return refreshInline(request, cookieHeader, unsafe, client);
+      return fail('TOKEN_EXPIRED');
+    }
+    if (unsafe && enforceCSRF && !csrfPasses(request, cookieHeader, { kind: 'session', id: claims.sid })) {
+      return fail('CSRF_REJECTED');
+    }
+    return authorize(toAuth(claims, 'cookie'), NO_COOKIES);
+  };
+}
