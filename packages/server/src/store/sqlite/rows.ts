@@ -1,0 +1,248 @@
+/**
+ * The SQLite store's statements, the row shapes they return and the mapping
+ * to the store's records, kept apart so the store reads as a list of operations.
+ */
+import type Database from 'better-sqlite3';
+import { GatehouseError } from '../../core/errors.js';
+import type {
+  AuditEventType,
+  RevocationEvent,
+  RevokeReason,
+  SessionRecord,
+  StoredAuditEvent,
+  UserRecord,
+} from '../store.js';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  roles: string;
+  disabled: number;
+  created_at: number;
+  updated_at: number;
+  tokens_valid_after: number;
+}
+
+export interface SessionRow {
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface TokenRow {
+  hash: string;
+  session_id: string;
+  generation: number;
+  rotated_at: number | null;
+}
+
+export interface RevocationRow {
+  seq: number;
+  kind: string;
+  session_id: string | null;
+  user_id: string;
+  at: number;
+}
+
+export interface AuditRow {
+  id: number;
+  at: number;
+  type: string;
+  user_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: string | null;
+}
+
+/**
+ * Every statement the store runs, prepared once per connection: preparing
+ * per call costs more than most of these queries.
+ */
+export function prepareStatements(db: Database.Database) {
+  return {
+    insertUser: db.prepare<[string, string, string, string, number, number]>(
+      `INSERT INTO users (id, username, password_hash, roles, disabled, created_at, updated_at, tokens_valid_after)
+       VALUES (?, ?, ?, ?, 0, ?, ?, 0)`,
+    ),
+    userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
+    userByUsername: db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?'),
+    setPassword: db.prepare<[string, number, string]>('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
+    // MAX: a clock that is behind (the CLI on another host) must not revive stale tokens.
+    disableUser: db.prepare<[number, number, string]>(
+      `UPDATE users SET disabled = 1, updated_at = ?, tokens_valid_after = MAX(tokens_valid_after, ?) WHERE id = ?`,
+    ),
+    enableUser: db.prepare<[number, string]>('UPDATE users SET disabled = 0, updated_at = ? WHERE id = ?'),
+    setRoles: db.prepare<[string, number, number, string]>(
+      `UPDATE users SET roles = ?, updated_at = ?, tokens_valid_after = MAX(tokens_valid_after, ?) WHERE id = ?`,
+    ),
+
+    insertSession: db.prepare<[string, string, number, number, number, number, string | null, string | null]>(
+      `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    sessionById: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+    sessionByTokenHash: db.prepare<[string], SessionRow>(
+      'SELECT s.* FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE t.hash = ?',
+    ),
+    activeSessions: db.prepare<[string, number, number], SessionRow>(
+      `SELECT * FROM sessions
+       WHERE user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ?
+       ORDER BY created_at DESC, rowid DESC`,
+    ),
+    touchSession: db.prepare<[number, number, string], SessionRow>(
+      `UPDATE sessions SET last_seen_at = ?, idle_expires_at = MIN(?, absolute_expires_at) WHERE id = ? RETURNING *`,
+    ),
+    revokeSession: db.prepare<[number, string, string], SessionRow>(
+      'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL RETURNING *',
+    ),
+    revokeUserSessions: db.prepare<[number, string, string], SessionRow>(
+      'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING *',
+    ),
+
+    insertToken: db.prepare<[string, string, number, number]>(
+      'INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES (?, ?, ?, ?)',
+    ),
+    tokenByHash: db.prepare<[string], TokenRow>(
+      'SELECT hash, session_id, generation, rotated_at FROM refresh_tokens WHERE hash = ?',
+    ),
+    liveToken: db.prepare<[string], TokenRow>(
+      'SELECT hash, session_id, generation, rotated_at FROM refresh_tokens WHERE session_id = ? AND rotated_at IS NULL',
+    ),
+    markRotated: db.prepare<[number, string]>(
+      'UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ? AND rotated_at IS NULL',
+    ),
+
+    insertRevocation: db.prepare<[string, string | null, string, number]>(
+      'INSERT INTO revocation_events (kind, session_id, user_id, at) VALUES (?, ?, ?, ?)',
+    ),
+    listRevocations: db.prepare<[number, number], RevocationRow>(
+      'SELECT * FROM revocation_events WHERE seq > ? AND at >= ? ORDER BY seq',
+    ),
+
+    insertAudit: db.prepare<[number, string, string | null, string | null, string | null, string | null, string | null]>(
+      'INSERT INTO audit_events (at, type, user_id, session_id, ip, user_agent, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    // One statement per filter shape so each can use its index.
+    auditAll: db.prepare<[number], AuditRow>('SELECT * FROM audit_events ORDER BY id DESC LIMIT ?'),
+    auditByUser: db.prepare<[string, number], AuditRow>(
+      'SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?',
+    ),
+    auditByType: db.prepare<[string, number], AuditRow>(
+      'SELECT * FROM audit_events WHERE type = ? ORDER BY id DESC LIMIT ?',
+    ),
+    auditByUserAndType: db.prepare<[string, string, number], AuditRow>(
+      'SELECT * FROM audit_events WHERE user_id = ? AND type = ? ORDER BY id DESC LIMIT ?',
+    ),
+
+    purgeSessions: db.prepare<[number, number, number]>(
+      'DELETE FROM sessions WHERE absolute_expires_at < ? OR idle_expires_at < ? OR revoked_at < ?',
+    ),
+    purgeRevocations: db.prepare<[number]>('DELETE FROM revocation_events WHERE at < ?'),
+  };
+}
+
+/** The prepared statements of one connection. */
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export function toUser(row: UserRow): UserRecord {
+  const roles: unknown = JSON.parse(row.roles);
+  if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
+    // Only a hand-edited database gets here; failing loudly beats granting odd roles.
+    throw new Error('users.roles is not a JSON array of strings.');
+  }
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    roles,
+    disabled: row.disabled === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    tokensValidAfter: row.tokens_valid_after,
+  };
+}
+
+export function toSession(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    idleExpiresAt: row.idle_expires_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    revokedAt: row.revoked_at,
+    revokeReason: row.revoke_reason as RevokeReason | null,
+    userAgent: row.user_agent,
+    ip: row.ip,
+  };
+}
+
+export function toRevocation(row: RevocationRow): RevocationEvent {
+  if (row.kind === 'session' && row.session_id !== null) {
+    return { seq: row.seq, kind: 'session', sessionId: row.session_id, userId: row.user_id, at: row.at };
+  }
+  return { seq: row.seq, kind: 'user', userId: row.user_id, at: row.at };
+}
+
+export function toAudit(row: AuditRow): StoredAuditEvent {
+  return {
+    id: row.id,
+    at: row.at,
+    type: row.type as AuditEventType,
+    userId: row.user_id,
+    sessionId: row.session_id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    ...(row.detail === null ? {} : { detail: JSON.parse(row.detail) as StoredAuditEvent['detail'] }),
+  };
+}
+
+/**
+ * SQLite result codes (primary code, before any `_EXTENDED` suffix) meaning
+ * the database cannot be used right now, as opposed to a bug in a query.
+ */
+const UNAVAILABLE = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CANTOPEN',
+  'SQLITE_IOERR',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_FULL',
+  'SQLITE_READONLY',
+  'SQLITE_PROTOCOL',
+]);
+
+/** The SQLite result code of a driver error, such as `SQLITE_CONSTRAINT_UNIQUE`. */
+export function sqliteCode(error: unknown): string | undefined {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return error.code;
+  return undefined;
+}
+
+/**
+ * Maps a driver error to `STORE_UNAVAILABLE` when it means the database is
+ * unreachable, locked or damaged; returns anything else unchanged. The message
+ * is the fixed one: driver messages can quote SQL and values.
+ */
+export function toStoreError(error: unknown): unknown {
+  if (error instanceof GatehouseError) return error;
+  const code = sqliteCode(error);
+  const primary = code?.match(/^SQLITE_[A-Z]+/)?.[0];
+  if (primary !== undefined && UNAVAILABLE.has(primary)) {
+    return new GatehouseError('STORE_UNAVAILABLE', { cause: error });
+  }
+  // better-sqlite3 throws a plain TypeError once the connection is closed.
+  if (error instanceof TypeError && /database connection is not open/i.test(error.message)) {
+    return new GatehouseError('STORE_UNAVAILABLE', { cause: error });
+  }
+  return error;
+}
