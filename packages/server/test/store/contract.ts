@@ -1,0 +1,399 @@
+/**
+ * The behaviour every {@link Store} must have. Each adapter's test file calls
+ * {@link describeStoreContract}; nothing here may depend on one database.
+ * Errors are matched on `code`, never on message text.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewSession, NewUser, RotateRefreshTokenInput, Store } from '../../src/store/store.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const MIN = 60_000;
+const IDLE = 30 * MIN;
+const GRACE = 10_000;
+
+/** Registers the contract suite for one adapter. `openStore` must give an empty store. */
+export function describeStoreContract(
+  name: string,
+  openStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>,
+): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let n = 0;
+    const tok = (label = 'rt') => `${label}-${++n}-${randomUUID()}`;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await openStore());
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    const newUser = (over: Partial<NewUser> = {}): NewUser => ({
+      id: randomUUID(), username: `user-${randomUUID()}`, passwordHash: '$argon2id$h1', roles: ['member'], createdAt: T0, ...over,
+    });
+    const newSession = (userId: string, over: Partial<NewSession> = {}): NewSession => ({
+      id: randomUUID(), userId, createdAt: T0, idleExpiresAt: T0 + IDLE, absoluteExpiresAt: T0 + 24 * 60 * MIN,
+      userAgent: 'vitest', ip: '127.0.0.1', ...over,
+    });
+    const rotate = (presentedHash: string, over: Partial<RotateRefreshTokenInput> = {}) =>
+      store.rotateRefreshToken({ presentedHash, successorHash: tok('succ'), now: T0 + MIN, graceMs: GRACE, idleTimeoutMs: IDLE, ...over });
+    /** A user with one session; `hash` is its live refresh token. */
+    const userWithSession = async (over: Partial<NewSession> = {}) => {
+      const user = await store.createUser(newUser());
+      const hash = tok();
+      const session = await store.createSession(newSession(user.id, over), hash);
+      return { user, session, hash };
+    };
+    const events = () => store.listRevocations(0, 0);
+    const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e as { code?: unknown }).code);
+
+    describe('users', () => {
+      it('creates a user with defaults and finds it by id and exact username', async () => {
+        const input = newUser({ username: 'alice', roles: ['admin', 'member'] });
+        const created = await store.createUser(input);
+        expect(created).toEqual({
+          id: input.id, username: 'alice', passwordHash: input.passwordHash, roles: ['admin', 'member'],
+          disabled: false, createdAt: T0, updatedAt: T0, tokensValidAfter: 0,
+        });
+        expect(await store.findUserById(input.id)).toEqual(created);
+        expect(await store.findUserByUsername('alice')).toEqual(created);
+        expect(await store.findUserByUsername('Alice')).toBeNull();
+        expect(await store.findUserById('nobody')).toBeNull();
+        expect(await store.findUserByUsername('nobody')).toBeNull();
+      });
+
+      it('keeps an empty role list', async () => {
+        const user = await store.createUser(newUser({ roles: [] }));
+        expect((await store.findUserById(user.id))?.roles).toEqual([]);
+      });
+
+      it('rejects a duplicate username with USERNAME_TAKEN and keeps the first user', async () => {
+        const first = await store.createUser(newUser({ username: 'bob' }));
+        expect(await code(store.createUser(newUser({ username: 'bob', passwordHash: 'other' })))).toBe('USERNAME_TAKEN');
+        expect(await store.findUserByUsername('bob')).toEqual(first);
+      });
+
+      it('changePassword replaces the hash and revokes every session of that user only, atomically', async () => {
+        const { user, session: s1 } = await userWithSession();
+        const s2 = await store.createSession(newSession(user.id, { createdAt: T0 + 1 }), tok());
+        const s3 = await store.createSession(newSession(user.id), tok());
+        await store.revokeSession(s3.id, 'logout', T0 + 2);
+        const other = await userWithSession();
+        const before = (await events()).length;
+
+        const revoked = await store.changePassword(user.id, '$argon2id$h2', T0 + 5);
+        expect([...revoked].sort()).toEqual([s1.id, s2.id].sort());
+        const after = await store.findUserById(user.id);
+        expect(after).toMatchObject({ passwordHash: '$argon2id$h2', updatedAt: T0 + 5, createdAt: T0 });
+        expect(await store.findSession(s1.id)).toMatchObject({ revokedAt: T0 + 5, revokeReason: 'password_changed' });
+        expect(await store.findSession(s3.id)).toMatchObject({ revokedAt: T0 + 2, revokeReason: 'logout' });
+        expect((await store.findSession(other.session.id))?.revokedAt).toBeNull();
+        const added = (await events()).slice(before);
+        expect(added).toHaveLength(2);
+        expect(added.map((e) => e.kind === 'session' && e.sessionId).sort()).toEqual([s1.id, s2.id].sort());
+        expect(added.every((e) => e.userId === user.id && e.at === T0 + 5)).toBe(true);
+      });
+
+      it('user updates reject USER_NOT_FOUND for an unknown user and write nothing', async () => {
+        expect(await code(store.changePassword('nobody', 'h', T0))).toBe('USER_NOT_FOUND');
+        expect(await code(store.disableUser('nobody', T0))).toBe('USER_NOT_FOUND');
+        expect(await code(store.enableUser('nobody', T0))).toBe('USER_NOT_FOUND');
+        expect(await code(store.setRoles('nobody', ['x'], T0))).toBe('USER_NOT_FOUND');
+        expect(await events()).toEqual([]);
+      });
+
+      it('disableUser disables, revokes every session and appends a user event; enableUser re-enables', async () => {
+        const { user, session } = await userWithSession();
+        const revoked = await store.disableUser(user.id, T0 + 7);
+        expect(revoked).toEqual([session.id]);
+        expect(await store.findUserById(user.id)).toMatchObject({ disabled: true, updatedAt: T0 + 7 });
+        expect(await store.findSession(session.id)).toMatchObject({ revokedAt: T0 + 7, revokeReason: 'user_disabled' });
+        const evs = await events();
+        expect(evs.filter((e) => e.kind === 'session')).toMatchObject([{ sessionId: session.id, userId: user.id, at: T0 + 7 }]);
+        expect(evs.filter((e) => e.kind === 'user')).toMatchObject([{ kind: 'user', userId: user.id, at: T0 + 7 }]);
+
+        await store.enableUser(user.id, T0 + 9);
+        expect(await store.findUserById(user.id)).toMatchObject({ disabled: false, updatedAt: T0 + 9 });
+        expect((await store.findSession(session.id))?.revokeReason).toBe('user_disabled');
+      });
+
+      it('setRoles replaces roles, marks earlier tokens stale and appends a user event without ending sessions', async () => {
+        const { user, session } = await userWithSession();
+        await store.setRoles(user.id, ['admin'], T0 + 3);
+        expect(await store.findUserById(user.id)).toMatchObject({ roles: ['admin'], tokensValidAfter: T0 + 3, updatedAt: T0 + 3 });
+        expect(await events()).toMatchObject([{ kind: 'user', userId: user.id, at: T0 + 3 }]);
+        expect((await store.findSession(session.id))?.revokedAt).toBeNull();
+        // A caller with a clock behind must not make already-stale tokens valid again.
+        await store.setRoles(user.id, ['member'], T0 + 1);
+        expect(await store.findUserById(user.id)).toMatchObject({ roles: ['member'], tokensValidAfter: T0 + 3 });
+      });
+    });
+
+    describe('sessions', () => {
+      it('creates a session with its first refresh token and finds it both ways', async () => {
+        const { user, session, hash } = await userWithSession();
+        expect(session).toEqual({
+          id: session.id, userId: user.id, createdAt: T0, lastSeenAt: T0, idleExpiresAt: T0 + IDLE,
+          absoluteExpiresAt: T0 + 24 * 60 * MIN, revokedAt: null, revokeReason: null, userAgent: 'vitest', ip: '127.0.0.1',
+        });
+        expect(await store.findSession(session.id)).toEqual(session);
+        expect(await store.findSessionByRefreshTokenHash(hash)).toEqual(session);
+        expect(await store.findSession('nope')).toBeNull();
+        expect(await store.findSessionByRefreshTokenHash('nope')).toBeNull();
+      });
+
+      it('keeps null user agent and ip', async () => {
+        const user = await store.createUser(newUser());
+        const s = await store.createSession(newSession(user.id, { userAgent: null, ip: null }), tok());
+        expect(await store.findSession(s.id)).toMatchObject({ userAgent: null, ip: null });
+      });
+
+      it('rejects a session for an unknown user with USER_NOT_FOUND', async () => {
+        expect(await code(store.createSession(newSession('nobody'), tok()))).toBe('USER_NOT_FOUND');
+      });
+
+      it('finds a session by an old refresh token and after revocation', async () => {
+        const { session, hash } = await userWithSession();
+        expect((await rotate(hash)).status).toBe('rotated');
+        await store.revokeSession(session.id, 'logout', T0 + 2 * MIN);
+        expect(await store.findSessionByRefreshTokenHash(hash)).toMatchObject({ id: session.id, revokeReason: 'logout' });
+      });
+
+      it('lists only live sessions of the user, newest first, with strict expiry bounds', async () => {
+        const { user, session: oldest } = await userWithSession();
+        const now = T0 + 10 * MIN;
+        const newest = await store.createSession(newSession(user.id, { createdAt: T0 + 2 }), tok());
+        const middle = await store.createSession(newSession(user.id, { createdAt: T0 + 1 }), tok());
+        const revoked = await store.createSession(newSession(user.id, { createdAt: T0 + 3 }), tok());
+        await store.revokeSession(revoked.id, 'logout', T0 + 4);
+        await store.createSession(newSession(user.id, { createdAt: T0 + 5, idleExpiresAt: now }), tok());
+        await store.createSession(newSession(user.id, { createdAt: T0 + 6, absoluteExpiresAt: now }), tok());
+        await userWithSession({ createdAt: T0 + 9 });
+        const ids = (await store.listActiveSessions(user.id, now)).map((s) => s.id);
+        expect(ids).toEqual([newest.id, middle.id, oldest.id]);
+        expect(await store.listActiveSessions('nobody', now)).toEqual([]);
+      });
+    });
+
+    describe('rotateRefreshToken', () => {
+      it('rotates a live token: successor is live, idle expiry moves, absolute expiry does not', async () => {
+        const { user, session, hash } = await userWithSession();
+        const successorHash = tok();
+        const out = await rotate(hash, { successorHash, now: T0 + 5 * MIN });
+        expect(out).toEqual({
+          status: 'rotated', user: await store.findUserById(user.id),
+          session: { ...session, lastSeenAt: T0 + 5 * MIN, idleExpiresAt: T0 + 5 * MIN + IDLE },
+        });
+        expect(await store.findSession(session.id)).toEqual(out.status === 'rotated' ? out.session : null);
+        expect(await store.findSessionByRefreshTokenHash(successorHash)).toMatchObject({ id: session.id });
+        expect((await rotate(successorHash, { now: T0 + 6 * MIN })).status).toBe('rotated');
+      });
+
+      it('never extends idle expiry past absolute expiry', async () => {
+        const { hash } = await userWithSession({ idleExpiresAt: T0 + 10 * MIN, absoluteExpiresAt: T0 + 20 * MIN });
+        const out = await rotate(hash, { now: T0 + 5 * MIN });
+        expect(out.status === 'rotated' && out.session.idleExpiresAt).toBe(T0 + 20 * MIN);
+      });
+
+      it('answers invalid/unknown for an unknown token', async () => {
+        expect(await rotate('no-such-token')).toEqual({ status: 'invalid', reason: 'unknown' });
+      });
+
+      it('answers invalid/revoked for a revoked session and writes no event', async () => {
+        const { session, hash } = await userWithSession();
+        await store.revokeSession(session.id, 'logout', T0 + 1);
+        const before = await events();
+        expect(await rotate(hash)).toEqual({ status: 'invalid', reason: 'revoked' });
+        expect(await events()).toEqual(before);
+        expect((await store.findSession(session.id))?.revokeReason).toBe('logout');
+      });
+
+      it('answers invalid/user_disabled when the user is disabled', async () => {
+        const user = await store.createUser(newUser());
+        await store.disableUser(user.id, T0);
+        const hash = tok();
+        await store.createSession(newSession(user.id), hash);
+        expect(await rotate(hash)).toEqual({ status: 'invalid', reason: 'user_disabled' });
+      });
+
+      it('answers invalid/expired from the idle or absolute expiry instant on', async () => {
+        const idle = await userWithSession({ idleExpiresAt: T0 + 10 * MIN });
+        expect(await rotate(idle.hash, { now: T0 + 10 * MIN })).toEqual({ status: 'invalid', reason: 'expired' });
+        expect((await rotate(idle.hash, { now: T0 + 10 * MIN - 1 })).status).toBe('rotated');
+        const abs = await userWithSession({ idleExpiresAt: T0 + 60 * MIN, absoluteExpiresAt: T0 + 10 * MIN });
+        expect(await rotate(abs.hash, { now: T0 + 10 * MIN })).toEqual({ status: 'invalid', reason: 'expired' });
+        expect((await store.findSession(abs.session.id))?.lastSeenAt).toBe(T0);
+      });
+
+      it('treats a successor hash that already exists as unknown and changes nothing', async () => {
+        const a = await userWithSession();
+        const b = await userWithSession();
+        expect(await rotate(a.hash, { successorHash: b.hash })).toEqual({ status: 'invalid', reason: 'unknown' });
+        expect(await store.findSession(a.session.id)).toEqual(a.session);
+        expect(await store.findSessionByRefreshTokenHash(b.hash)).toMatchObject({ id: b.session.id });
+        expect((await rotate(a.hash)).status).toBe('rotated');
+        expect((await rotate(b.hash)).status).toBe('rotated');
+      });
+
+      it('answers grace for a recently rotated token, pointing at the live token, and changes nothing', async () => {
+        const { session, hash: h0 } = await userWithSession();
+        const h1 = tok();
+        const h2 = tok();
+        await rotate(h0, { successorHash: h1, now: T0 + MIN });
+        const afterSecond = await rotate(h1, { successorHash: h2, now: T0 + MIN + 1000 });
+        const current = await store.findSession(session.id);
+        const user = await store.findUserById(session.userId);
+        const out = await rotate(h0, { now: T0 + MIN + GRACE });
+        expect(out).toEqual({ status: 'grace', session: current, user, generationsBehind: 2, liveHash: h2 });
+        expect(await rotate(h1, { now: T0 + MIN + 2000 })).toMatchObject({ status: 'grace', generationsBehind: 1, liveHash: h2 });
+        expect(await store.findSession(session.id)).toEqual(afterSecond.status === 'rotated' ? afterSecond.session : null);
+        expect((await rotate(h2, { now: T0 + 2 * MIN })).status).toBe('rotated');
+      });
+
+      it('treats a token rotated longer ago than the grace period as theft and revokes the session once', async () => {
+        const { session, hash: h0 } = await userWithSession();
+        const h1 = tok();
+        await rotate(h0, { successorHash: h1, now: T0 + MIN });
+        const out = await rotate(h0, { now: T0 + MIN + GRACE + 1 });
+        expect(out).toEqual({
+          status: 'reused',
+          session: { ...session, lastSeenAt: T0 + MIN, idleExpiresAt: T0 + MIN + IDLE, revokedAt: T0 + MIN + GRACE + 1, revokeReason: 'refresh_token_reused' },
+        });
+        expect(await events()).toMatchObject([{ kind: 'session', sessionId: session.id, userId: session.userId, at: T0 + MIN + GRACE + 1 }]);
+        expect(await rotate(h1, { now: T0 + 2 * MIN })).toEqual({ status: 'invalid', reason: 'revoked' });
+        expect(await rotate(h0, { now: T0 + 2 * MIN })).toEqual({ status: 'invalid', reason: 'revoked' });
+        expect(await events()).toHaveLength(1);
+      });
+
+      it('lets exactly one of many concurrent rotations of the same token win; the rest get grace', async () => {
+        const { session, hash } = await userWithSession();
+        const successors = Array.from({ length: 25 }, () => tok());
+        const outs = await Promise.all(successors.map((successorHash) => rotate(hash, { successorHash })));
+        const winners = outs.flatMap((o, i) => (o.status === 'rotated' ? [successors[i]] : []));
+        expect(winners).toHaveLength(1);
+        const winner = winners[0];
+        expect(outs.filter((o) => o.status === 'grace')).toHaveLength(24);
+        for (const o of outs) if (o.status === 'grace') expect(o).toMatchObject({ generationsBehind: 1, liveHash: winner });
+        for (const s of successors) {
+          expect(await store.findSessionByRefreshTokenHash(s)).toEqual(s === winner ? await store.findSession(session.id) : null);
+        }
+        expect((await rotate(winner ?? '', { now: T0 + 2 * MIN })).status).toBe('rotated');
+      });
+    });
+
+    describe('revocation', () => {
+      it('revokeSession revokes once, appends one event, and is idempotent', async () => {
+        const { session } = await userWithSession();
+        expect(await store.revokeSession(session.id, 'admin', T0 + 4)).toEqual({ ...session, revokedAt: T0 + 4, revokeReason: 'admin' });
+        expect(await store.revokeSession(session.id, 'logout', T0 + 5)).toBeNull();
+        expect(await store.revokeSession('nope', 'logout', T0 + 5)).toBeNull();
+        expect(await store.findSession(session.id)).toMatchObject({ revokedAt: T0 + 4, revokeReason: 'admin' });
+        expect(await events()).toMatchObject([{ kind: 'session', sessionId: session.id, userId: session.userId, at: T0 + 4 }]);
+        expect(await events()).toHaveLength(1);
+      });
+
+      it('revokeUserSessions revokes only not-yet-revoked sessions of that user', async () => {
+        const { user, session: s1 } = await userWithSession();
+        const s2 = await store.createSession(newSession(user.id), tok());
+        const s3 = await store.createSession(newSession(user.id), tok());
+        await store.revokeSession(s3.id, 'logout', T0 + 1);
+        const other = await userWithSession();
+        const revoked = await store.revokeUserSessions(user.id, 'revoked_all', T0 + 8);
+        expect([...revoked].sort()).toEqual([s1.id, s2.id].sort());
+        expect(await store.findSession(s2.id)).toMatchObject({ revokedAt: T0 + 8, revokeReason: 'revoked_all' });
+        expect((await store.findSession(other.session.id))?.revokedAt).toBeNull();
+        expect(await events()).toHaveLength(3);
+        expect(await store.revokeUserSessions(user.id, 'revoked_all', T0 + 9)).toEqual([]);
+        expect(await store.revokeUserSessions('nobody', 'revoked_all', T0 + 9)).toEqual([]);
+        expect(await events()).toHaveLength(3);
+      });
+
+      it('lists revocations after a seq and not before an instant, in strictly increasing seq order', async () => {
+        const a = await userWithSession();
+        const b = await userWithSession();
+        await store.revokeSession(a.session.id, 'logout', T0 + 30);
+        await store.setRoles(b.user.id, ['x'], T0 + 10);
+        await store.revokeSession(b.session.id, 'logout', T0 + 20);
+        const all = await events();
+        expect(all).toMatchObject([
+          { kind: 'session', sessionId: a.session.id, userId: a.user.id, at: T0 + 30 },
+          { kind: 'user', userId: b.user.id, at: T0 + 10 },
+          { kind: 'session', sessionId: b.session.id, userId: b.user.id, at: T0 + 20 },
+        ]);
+        const seqs = all.map((e) => e.seq);
+        expect(seqs.every((s, i) => i === 0 || s > (seqs[i - 1] ?? Infinity))).toBe(true);
+        expect(await store.listRevocations(seqs[0] ?? 0, 0)).toEqual(all.slice(1));
+        expect(await store.listRevocations(0, T0 + 20)).toEqual([all[0], all[2]]);
+        expect(await store.listRevocations(seqs[2] ?? 0, 0)).toEqual([]);
+      });
+    });
+
+    describe('audit', () => {
+      it('appends and lists newest first, with filters, limit and JSON detail', async () => {
+        await store.appendAudit({ at: T0, type: 'login_failed', detail: { username: 'eve', attempts: 3, locked: false, note: null } });
+        await store.appendAudit({ at: T0 + 1, type: 'login_succeeded', userId: 'u1', sessionId: 's1', ip: '10.0.0.1', userAgent: 'ua' });
+        await store.appendAudit({ at: T0 + 2, type: 'logout', userId: 'u1', sessionId: 's1' });
+        await store.appendAudit({ at: T0 + 3, type: 'login_succeeded', userId: 'u2' });
+        const all = await store.listAudit();
+        expect(all.map((e) => e.at)).toEqual([T0 + 3, T0 + 2, T0 + 1, T0]);
+        expect(all[3]).toMatchObject({ type: 'login_failed', userId: null, sessionId: null, ip: null, userAgent: null, detail: { username: 'eve', attempts: 3, locked: false, note: null } });
+        expect(all[2]).toMatchObject({ type: 'login_succeeded', userId: 'u1', sessionId: 's1', ip: '10.0.0.1', userAgent: 'ua' });
+        expect(new Set(all.map((e) => e.id)).size).toBe(4);
+        expect((await store.listAudit({ userId: 'u1' })).map((e) => e.at)).toEqual([T0 + 2, T0 + 1]);
+        expect((await store.listAudit({ type: 'login_succeeded' })).map((e) => e.at)).toEqual([T0 + 3, T0 + 1]);
+        expect((await store.listAudit({ userId: 'u1', type: 'logout' })).map((e) => e.at)).toEqual([T0 + 2]);
+        expect((await store.listAudit({ limit: 2 })).map((e) => e.at)).toEqual([T0 + 3, T0 + 2]);
+      });
+
+      it('returns at most 100 events by default', async () => {
+        for (let i = 0; i < 105; i++) await store.appendAudit({ at: T0 + i, type: 'refresh' });
+        const listed = await store.listAudit();
+        expect(listed).toHaveLength(100);
+        expect(listed[0]?.at).toBe(T0 + 104);
+      });
+    });
+
+    describe('purgeExpired', () => {
+      it('deletes ended sessions with their tokens and old events, never live ones', async () => {
+        const before = T0 + 60 * MIN;
+        const live = await userWithSession({ idleExpiresAt: before + 1 });
+        const absolute = await userWithSession({ absoluteExpiresAt: before - 1 });
+        const idle = await userWithSession({ idleExpiresAt: before - 1 });
+        const revokedEarly = await userWithSession({ idleExpiresAt: before + MIN });
+        const revokedLate = await userWithSession({ idleExpiresAt: before + MIN });
+        const edge = await userWithSession({ idleExpiresAt: before, absoluteExpiresAt: before });
+        await store.revokeSession(revokedEarly.session.id, 'logout', before - 1);
+        await store.revokeSession(revokedLate.session.id, 'logout', before);
+
+        expect(await store.purgeExpired(before)).toBe(3);
+        for (const gone of [absolute, idle, revokedEarly]) {
+          expect(await store.findSession(gone.session.id)).toBeNull();
+          expect(await store.findSessionByRefreshTokenHash(gone.hash)).toBeNull();
+        }
+        for (const kept of [live, revokedLate, edge]) expect(await store.findSession(kept.session.id)).not.toBeNull();
+        expect(await events()).toMatchObject([{ sessionId: revokedLate.session.id, at: before }]);
+        expect((await rotate(live.hash, { now: before - MIN })).status).toBe('rotated');
+        expect(await store.purgeExpired(before)).toBe(0);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('migrate is safe to repeat and keeps data', async () => {
+        const user = await store.createUser(newUser());
+        await store.migrate();
+        expect(await store.findUserById(user.id)).toEqual(user);
+      });
+
+      it('close is idempotent and later calls reject with STORE_UNAVAILABLE', async () => {
+        await store.close();
+        await store.close();
+        expect(await code(store.findUserById('x'))).toBe('STORE_UNAVAILABLE');
+        expect(await code(store.createUser(newUser()))).toBe('STORE_UNAVAILABLE');
+        expect(await code(rotate('x'))).toBe('STORE_UNAVAILABLE');
+      });
+    });
+  });
+}
