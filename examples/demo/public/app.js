@@ -1,0 +1,295 @@
+// Gatehouse demo UI. Server data reaches the DOM only through textContent and
+// createElement: the CSP forbids inline script, and nothing from the server is
+// ever parsed as HTML. index.html holds the static markup; this file fills it.
+import * as api from './api.js';
+import { addDetail, byId, el, onSubmit } from './dom.js';
+import { describeUserAgent, pluralSeconds, timeElement } from './format.js';
+
+// Every element the app touches, looked up once (ids are defined in index.html).
+const ui = Object.fromEntries(
+  [
+    'main', 'status', 'account', 'whoami', 'roles', 'logout',
+    'view-loading', 'view-signed-out', 'view-signed-in',
+    'login-form', 'login-username', 'login-password', 'login-error',
+    'dashboard-title', 'profile-message', 'profile-greeting', 'profile-details',
+    'note-form', 'note-input', 'notes-message', 'notes-list',
+    'sessions-title', 'sessions-reload', 'sessions-message', 'sessions-list',
+    'revoke-all-form', 'revoke-all-password',
+  ].map((id) => [id.replace(/-(\w)/g, (_, letter) => letter.toUpperCase()), byId(id)]),
+);
+
+let user = null; // the signed-in user, or null
+let notes = [];
+let sessions = [];
+// Bumped on every view change. Async work captures it and drops its result if
+// the view changed meanwhile, so a slow response can't paint a signed-out page.
+let viewEpoch = 0;
+
+function setStatus(message, kind = 'info') {
+  ui.status.textContent = message;
+  ui.status.dataset.kind = kind;
+}
+
+function errorMessage(error) {
+  if (error instanceof api.ApiError) return error.message;
+  console.error(error); // a bug in this page, not a server answer
+  return 'Something went wrong. Please try again.';
+}
+
+/** Show an error unless the session just ended: the signed-out view already said so. */
+function report(error) {
+  if (!error?.sessionEnded) setStatus(errorMessage(error), 'error');
+}
+
+function showView(name) {
+  viewEpoch += 1;
+  ui.viewLoading.hidden = name !== 'loading';
+  ui.viewSignedOut.hidden = name !== 'signed-out';
+  ui.viewSignedIn.hidden = name !== 'signed-in';
+  ui.account.hidden = name !== 'signed-in';
+  ui.main.setAttribute('aria-busy', String(name === 'loading'));
+  return viewEpoch;
+}
+
+function showSignedOut(message = '', kind = 'info') {
+  user = null;
+  notes = [];
+  sessions = [];
+  // Wipe the previous user's data so the next person at this device can't read it.
+  for (const node of [ui.whoami, ui.roles, ui.profileGreeting, ui.profileDetails, ui.notesList, ui.sessionsList]) {
+    node.replaceChildren();
+  }
+  ui.noteForm.reset();
+  ui.revokeAllForm.reset();
+  ui.loginPassword.value = ''; // the username stays: handy after a session expires
+  ui.loginError.textContent = '';
+  showView('signed-out');
+  setStatus(message, kind);
+  (ui.loginUsername.value ? ui.loginPassword : ui.loginUsername).focus();
+}
+
+function showSignedIn(signedInUser) {
+  user = signedInUser;
+  ui.whoami.textContent = user.username;
+  const roles = Array.isArray(user.roles) ? user.roles : [];
+  ui.roles.replaceChildren(...roles.map((role) => el('span', 'badge', String(role))));
+  const epoch = showView('signed-in');
+  ui.dashboardTitle.focus(); // the login form just vanished; start keyboard users at the top
+  loadInto(epoch, ui.profileMessage, api.getProfile, renderProfile);
+  loadInto(epoch, ui.notesMessage, api.listNotes, (data) => {
+    notes = Array.isArray(data?.notes) ? data.notes : [];
+    renderNotes();
+  });
+  loadSessions();
+}
+
+/** Fetch data for one card, showing loading and error text in that card's message line. */
+async function loadInto(epoch, messageElement, fetcher, render) {
+  messageElement.textContent = 'Loading…';
+  messageElement.dataset.kind = 'info';
+  try {
+    const data = await fetcher();
+    if (epoch !== viewEpoch) return;
+    messageElement.textContent = '';
+    render(data);
+  } catch (error) {
+    if (epoch !== viewEpoch || error?.sessionEnded) return;
+    messageElement.textContent = errorMessage(error);
+    messageElement.dataset.kind = 'error';
+  }
+}
+
+function renderProfile({ user: profileUser, greeting } = {}) {
+  ui.profileGreeting.textContent = greeting ?? '';
+  ui.profileDetails.replaceChildren();
+  if (!profileUser) return;
+  addDetail(ui.profileDetails, 'Username', String(profileUser.username));
+  addDetail(ui.profileDetails, 'User id', String(profileUser.id));
+}
+
+function renderNotes() {
+  // Newest first, whatever order the server used.
+  const sorted = [...notes].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+  ui.notesList.replaceChildren(
+    ...sorted.map((note) => {
+      const item = el('li', 'note');
+      item.dataset.noteId = String(note.id);
+      item.append(el('p', 'note-text', String(note.text)), timeElement(note.createdAt, { relativeText: true }));
+      return item;
+    }),
+  );
+  ui.notesMessage.textContent = notes.length ? '' : 'No notes yet.';
+}
+
+function loadSessions() {
+  return loadInto(viewEpoch, ui.sessionsMessage, api.listSessions, (data) => {
+    sessions = Array.isArray(data?.sessions) ? data.sessions : [];
+    renderSessions();
+  });
+}
+
+function renderSessions() {
+  // This device first, then most recently active.
+  const sorted = [...sessions].sort(
+    (a, b) => Number(Boolean(b.current)) - Number(Boolean(a.current)) || Date.parse(b.lastSeenAt) - Date.parse(a.lastSeenAt),
+  );
+  ui.sessionsList.replaceChildren(...sorted.map(sessionRow));
+  ui.sessionsMessage.textContent = sessions.length ? '' : 'No active sessions.';
+}
+
+let rowCounter = 0;
+
+function sessionRow(session) {
+  const row = el('li', 'session');
+  row.dataset.sessionId = String(session.id);
+  if (session.current) row.dataset.current = 'true';
+
+  const heading = el('p', 'session-device');
+  heading.id = `session-device-${++rowCounter}`; // our own id: server ids aren't safe as DOM ids
+  const device = el('strong', '', describeUserAgent(session.userAgent));
+  device.title = typeof session.userAgent === 'string' ? session.userAgent : '';
+  heading.append(device);
+  if (session.current) heading.append(' ', el('span', 'badge badge-current', 'This device'));
+
+  const details = el('dl', 'meta');
+  addDetail(details, 'IP', session.ip ? String(session.ip) : 'unknown');
+  addDetail(details, 'Created', timeElement(session.createdAt));
+  addDetail(details, 'Last seen', timeElement(session.lastSeenAt, { relativeText: true }));
+
+  const button = el('button', 'button secondary small', 'Revoke');
+  button.type = 'button';
+  button.dataset.testid = 'revoke';
+  button.setAttribute('aria-describedby', heading.id); // "Revoke" + which device, for screen readers
+  button.addEventListener('click', () => revoke(session, button));
+
+  row.append(heading, details, button);
+  return row;
+}
+
+async function revoke(session, button) {
+  const epoch = viewEpoch;
+  button.disabled = true;
+  try {
+    await api.revokeSession(session.id);
+  } catch (error) {
+    if (epoch !== viewEpoch) return;
+    button.disabled = false;
+    if (error instanceof api.ApiError && error.status === 404) {
+      setStatus('That session had already ended.');
+      loadSessions();
+    } else {
+      report(error);
+    }
+    return;
+  }
+  if (epoch !== viewEpoch) return;
+  if (session.current) {
+    showSignedOut('This device has been signed out.');
+    return;
+  }
+  sessions = sessions.filter((other) => other.id !== session.id);
+  renderSessions();
+  setStatus('Session revoked.');
+  ui.sessionsTitle.focus(); // the focused button was just removed with its row
+}
+
+function loginFailureMessage(error) {
+  if (error instanceof api.ApiError && error.code === 'LOGIN_THROTTLED') {
+    return error.retryAfter
+      ? `Too many attempts, try again in ${pluralSeconds(error.retryAfter)}.`
+      : 'Too many attempts, try again later.';
+  }
+  return errorMessage(error);
+}
+
+onSubmit(ui.loginForm, async () => {
+  ui.loginError.textContent = '';
+  const username = ui.loginUsername.value.trim();
+  const password = ui.loginPassword.value;
+  if (!username || !password) {
+    ui.loginError.textContent = 'Enter your username and password.';
+    (username ? ui.loginPassword : ui.loginUsername).focus();
+    return;
+  }
+  try {
+    const { user: signedInUser } = await api.login(username, password);
+    ui.loginPassword.value = '';
+    setStatus('');
+    showSignedIn(signedInUser);
+  } catch (error) {
+    ui.loginError.textContent = loginFailureMessage(error);
+    ui.loginPassword.value = '';
+    ui.loginPassword.focus();
+  }
+}, report);
+
+onSubmit(ui.noteForm, async () => {
+  const text = ui.noteInput.value.trim();
+  if (!text) {
+    setStatus('Write something first.', 'error');
+    ui.noteInput.focus();
+    return;
+  }
+  const epoch = viewEpoch;
+  const { note } = await api.addNote(text);
+  if (epoch !== viewEpoch) return;
+  notes = [...notes.filter((other) => other.id !== note.id), note];
+  renderNotes();
+  ui.noteInput.value = '';
+  ui.noteInput.focus(); // ready for the next note
+  setStatus('Note added.');
+}, report);
+
+onSubmit(ui.revokeAllForm, async () => {
+  const password = ui.revokeAllPassword.value;
+  if (!password) {
+    setStatus('Enter your password to sign out everywhere.', 'error');
+    ui.revokeAllPassword.focus();
+    return;
+  }
+  try {
+    await api.revokeAllSessions(password);
+  } catch (error) {
+    ui.revokeAllPassword.value = '';
+    ui.revokeAllPassword.focus();
+    throw error;
+  }
+  showSignedOut('Signed out on every device.');
+}, report);
+
+ui.logout.addEventListener('click', async () => {
+  ui.logout.disabled = true;
+  try {
+    await api.logout();
+  } catch (error) {
+    // Stay signed in only if the server may not have ended the session (offline,
+    // 5xx); pretending otherwise would leave a live session behind a login form.
+    if (error instanceof api.ApiError && !error.sessionEnded && (error.status === 0 || error.status >= 500)) {
+      report(error);
+      return;
+    }
+  } finally {
+    ui.logout.disabled = false;
+  }
+  showSignedOut('You have signed out.');
+});
+
+ui.sessionsReload.addEventListener('click', () => loadSessions());
+
+// Any call that finds the session gone (refresh failed, revoked elsewhere) lands here.
+api.onSessionEnded(() => {
+  if (user) showSignedOut('Your session has ended. Please sign in again.', 'error');
+});
+
+async function start() {
+  showView('loading');
+  try {
+    const { user: signedInUser } = await api.me();
+    showSignedIn(signedInUser);
+  } catch (error) {
+    // 401 simply means "not signed in"; anything else is worth saying.
+    showSignedOut(error instanceof api.ApiError && error.status === 401 ? '' : errorMessage(error), 'error');
+  }
+}
+
+start();
