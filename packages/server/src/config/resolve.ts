@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import { GatehouseError } from '../core/errors.js';
@@ -141,20 +141,22 @@ export function resolveConfig(
   }
 
   let secret = c.secret;
+  const dataDir = resolvePath(cwd, c.dataDir);
+  // Zero configuration: a secret kept in the data directory (the demo writes one there) is used when none is given.
+  const secretFile = c.secretFile ?? (c.secret === undefined && existsSync(resolvePath(dataDir, 'secret')) ? resolvePath(dataDir, 'secret') : undefined);
   if (c.secret !== undefined && c.secretFile !== undefined) {
     problems.push('secretFile: set either secret or secretFile, not both');
-  } else if (c.secretFile !== undefined) {
+  } else if (secretFile !== undefined) {
     try {
-      secret = readFileSync(resolvePath(cwd, c.secretFile), 'utf8').replace(/\r?\n$/, '');
+      secret = readFileSync(resolvePath(cwd, secretFile), 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      problems.push(`secretFile: cannot read ${c.secretFile} (${code})`);
+      problems.push(`secretFile: cannot read ${secretFile} (${code})`);
     }
   }
 
   if (problems.length > 0) throw configError(problems);
 
-  const dataDir = resolvePath(cwd, c.dataDir);
   const trustedOrigins = [...new Set([c.publicOrigin, ...c.trustedOrigins])];
   return deepFreeze({
     port: c.port,

@@ -5,6 +5,7 @@
  */
 export const ERRORS = {
   // 400
+  MALFORMED_REQUEST: { status: 400, message: 'The request could not be parsed.' },
   MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON.' },
   VALIDATION_FAILED: { status: 400, message: 'The request body does not match the expected shape.' },
   PASSWORD_POLICY: { status: 400, message: 'The password does not meet the password policy.' },

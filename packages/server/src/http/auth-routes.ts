@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { csrfTokensEqual, mintCSRFToken, verifyCSRFToken } from '../core/csrf.js';
 import { GatehouseError } from '../core/errors.js';
 import type { KeyRing } from '../core/keys.js';
+import type { Logger } from '../core/logger.js';
 import type { SessionRecord, Store } from '../store/store.js';
 import { readCookie } from './cookies.js';
 import type { GuardOutcome, GuardRequest } from './guard.js';
@@ -23,6 +24,7 @@ export interface AuthRoutesDeps {
   readonly keys: KeyRing;
   readonly tokens: AccessTokenService;
   readonly cookies: SessionCookies;
+  readonly logger: Logger;
   /** The default guard (session required, CSRF enforced). */
   readonly guard: (request: GuardRequest, client: ClientContext) => Promise<GuardOutcome>;
 }
@@ -248,6 +250,7 @@ export function createAuthRoutes(deps: AuthRoutesDeps): (request: Request, clien
       const response = await handler(request, client, param);
       return request.method === 'HEAD' ? new Response(null, { status: response.status, headers: response.headers }) : response;
     } catch (error) {
+      if (!(error instanceof GatehouseError) || !error.expose) deps.logger.error({ err: error }, 'auth request failed');
       const attached = (error as { setCookies?: readonly string[] }).setCookies;
       const clear = error instanceof GatehouseError && error.code.startsWith('REFRESH_TOKEN') ? cookies.clearSession() : undefined;
       return errorResponse(error, { cookies: attached ?? clear ?? [] });

@@ -67,86 +67,94 @@ export interface AuditRow {
  * Every statement the store runs, prepared once per connection: preparing
  * per call costs more than most of these queries.
  */
+/** The part of a better-sqlite3 statement the store uses; declared here so declaration output can name it. */
+export interface Statement<P extends unknown[] = unknown[], R = unknown> {
+  run(...params: P): Database.RunResult;
+  get(...params: P): R | undefined;
+  all(...params: P): R[];
+}
+
 export function prepareStatements(db: Database.Database) {
+  const p = <P extends unknown[] = unknown[], R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
   return {
-    insertUser: db.prepare<[string, string, string, string, number, number]>(
+    insertUser: p<[string, string, string, string, number, number]>(
       `INSERT INTO users (id, username, password_hash, roles, disabled, created_at, updated_at, tokens_valid_after)
        VALUES (?, ?, ?, ?, 0, ?, ?, 0)`,
     ),
-    userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
-    userByUsername: db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?'),
-    setPassword: db.prepare<[string, number, string]>('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
+    userById: p<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
+    userByUsername: p<[string], UserRow>('SELECT * FROM users WHERE username = ?'),
+    setPassword: p<[string, number, string]>('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
     // MAX: a clock that is behind (the CLI on another host) must not revive stale tokens.
-    disableUser: db.prepare<[number, number, string]>(
+    disableUser: p<[number, number, string]>(
       `UPDATE users SET disabled = 1, updated_at = ?, tokens_valid_after = MAX(tokens_valid_after, ?) WHERE id = ?`,
     ),
-    enableUser: db.prepare<[number, string]>('UPDATE users SET disabled = 0, updated_at = ? WHERE id = ?'),
-    setRoles: db.prepare<[string, number, number, string]>(
+    enableUser: p<[number, string]>('UPDATE users SET disabled = 0, updated_at = ? WHERE id = ?'),
+    setRoles: p<[string, number, number, string]>(
       `UPDATE users SET roles = ?, updated_at = ?, tokens_valid_after = MAX(tokens_valid_after, ?) WHERE id = ?`,
     ),
 
-    insertSession: db.prepare<[string, string, number, number, number, number, string | null, string | null]>(
+    insertSession: p<[string, string, number, number, number, number, string | null, string | null]>(
       `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    sessionById: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
-    sessionByTokenHash: db.prepare<[string], SessionRow>(
+    sessionById: p<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+    sessionByTokenHash: p<[string], SessionRow>(
       'SELECT s.* FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE t.hash = ?',
     ),
-    activeSessions: db.prepare<[string, number, number], SessionRow>(
+    activeSessions: p<[string, number, number], SessionRow>(
       `SELECT * FROM sessions
        WHERE user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ?
        ORDER BY created_at DESC, rowid DESC`,
     ),
-    touchSession: db.prepare<[number, number, string], SessionRow>(
+    touchSession: p<[number, number, string], SessionRow>(
       `UPDATE sessions SET last_seen_at = ?, idle_expires_at = MIN(?, absolute_expires_at) WHERE id = ? RETURNING *`,
     ),
-    revokeSession: db.prepare<[number, string, string], SessionRow>(
+    revokeSession: p<[number, string, string], SessionRow>(
       'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL RETURNING *',
     ),
-    revokeUserSessions: db.prepare<[number, string, string], SessionRow>(
+    revokeUserSessions: p<[number, string, string], SessionRow>(
       'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING *',
     ),
 
-    insertToken: db.prepare<[string, string, number, number]>(
+    insertToken: p<[string, string, number, number]>(
       'INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES (?, ?, ?, ?)',
     ),
-    tokenByHash: db.prepare<[string], TokenRow>(
+    tokenByHash: p<[string], TokenRow>(
       'SELECT hash, session_id, generation, rotated_at FROM refresh_tokens WHERE hash = ?',
     ),
-    liveToken: db.prepare<[string], TokenRow>(
+    liveToken: p<[string], TokenRow>(
       'SELECT hash, session_id, generation, rotated_at FROM refresh_tokens WHERE session_id = ? AND rotated_at IS NULL',
     ),
-    markRotated: db.prepare<[number, string]>(
+    markRotated: p<[number, string]>(
       'UPDATE refresh_tokens SET rotated_at = ? WHERE hash = ? AND rotated_at IS NULL',
     ),
 
-    insertRevocation: db.prepare<[string, string | null, string, number]>(
+    insertRevocation: p<[string, string | null, string, number]>(
       'INSERT INTO revocation_events (kind, session_id, user_id, at) VALUES (?, ?, ?, ?)',
     ),
-    listRevocations: db.prepare<[number, number], RevocationRow>(
+    listRevocations: p<[number, number], RevocationRow>(
       'SELECT * FROM revocation_events WHERE seq > ? AND at >= ? ORDER BY seq',
     ),
 
-    insertAudit: db.prepare<[number, string, string | null, string | null, string | null, string | null, string | null]>(
+    insertAudit: p<[number, string, string | null, string | null, string | null, string | null, string | null]>(
       'INSERT INTO audit_events (at, type, user_id, session_id, ip, user_agent, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     // One statement per filter shape so each can use its index.
-    auditAll: db.prepare<[number], AuditRow>('SELECT * FROM audit_events ORDER BY id DESC LIMIT ?'),
-    auditByUser: db.prepare<[string, number], AuditRow>(
+    auditAll: p<[number], AuditRow>('SELECT * FROM audit_events ORDER BY id DESC LIMIT ?'),
+    auditByUser: p<[string, number], AuditRow>(
       'SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?',
     ),
-    auditByType: db.prepare<[string, number], AuditRow>(
+    auditByType: p<[string, number], AuditRow>(
       'SELECT * FROM audit_events WHERE type = ? ORDER BY id DESC LIMIT ?',
     ),
-    auditByUserAndType: db.prepare<[string, string, number], AuditRow>(
+    auditByUserAndType: p<[string, string, number], AuditRow>(
       'SELECT * FROM audit_events WHERE user_id = ? AND type = ? ORDER BY id DESC LIMIT ?',
     ),
 
-    purgeSessions: db.prepare<[number, number, number]>(
+    purgeSessions: p<[number, number, number]>(
       'DELETE FROM sessions WHERE absolute_expires_at < ? OR idle_expires_at < ? OR revoked_at < ?',
     ),
-    purgeRevocations: db.prepare<[number]>('DELETE FROM revocation_events WHERE at < ?'),
+    purgeRevocations: p<[number]>('DELETE FROM revocation_events WHERE at < ?'),
   };
 }
 

@@ -1,0 +1,118 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGatehouse, GatehouseError, loadConfig, type Clock, type Gatehouse } from '@gatehouse/server';
+import { createNodeServer, createStaticHandler, nodeGuard, readNodeJSONBody, sendError, sendJSON } from '@gatehouse/server/node';
+
+/** The demo's static SPA (examples/demo/public). */
+export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
+
+export interface DemoOptions {
+  readonly dataDir: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Extra config on top of the environment (tests use short lifetimes). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+  readonly clock?: Clock;
+}
+
+export interface Demo {
+  readonly gatehouse: Gatehouse;
+  readonly server: Server;
+  readonly credentials: { readonly username: string; readonly password: string };
+  close(): Promise<void>;
+}
+
+interface Note {
+  readonly id: string;
+  readonly text: string;
+  readonly createdAt: string;
+}
+
+const MAX_NOTES_PER_USER = 50;
+
+/** Makes sure the data directory holds a secret (created once, owner-readable only). */
+function ensureSecret(dataDir: string): void {
+  const path = join(dataDir, 'secret');
+  if (existsSync(path)) return;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${randomBytes(48).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+}
+
+/** Creates the demo user on first start and remembers its generated password in the data directory. */
+async function ensureDemoUser(gatehouse: Gatehouse, dataDir: string): Promise<{ username: string; password: string }> {
+  const path = join(dataDir, 'demo-credentials.json');
+  if (existsSync(path)) {
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as { username: string; password: string };
+    if ((await gatehouse.store.findUserByUsername(saved.username)) !== null) return saved;
+  }
+  const credentials = { username: 'demo', password: randomBytes(12).toString('base64url') };
+  if ((await gatehouse.store.findUserByUsername(credentials.username)) === null) {
+    await gatehouse.auth.createUser({ ...credentials, roles: ['user'] });
+  } else {
+    await gatehouse.auth.setPassword(credentials.username, credentials.password);
+  }
+  writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  return credentials;
+}
+
+/**
+ * The demo: Gatehouse on the embedded default, a small notes API guarded the
+ * way a library user would guard theirs, and the SPA, all on one origin.
+ */
+export async function createDemo(options: DemoOptions): Promise<Demo> {
+  ensureSecret(options.dataDir);
+  const config = loadConfig({ env: options.env ?? {}, overrides: { dataDir: options.dataDir, staticDir: PUBLIC_DIR, ...options.overrides } });
+  const gatehouse = await createGatehouse(options.clock === undefined ? { config } : { config, clock: options.clock });
+  const credentials = await ensureDemoUser(gatehouse, options.dataDir);
+
+  const requireUser = nodeGuard(gatehouse);
+  // Notes are kept in memory: the demo is about the session, not the data.
+  const notes = new Map<string, Note[]>();
+  const serveStatic = createStaticHandler(PUBLIC_DIR);
+
+  const server = createNodeServer(gatehouse, {
+    async fallback(req, res) {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (!path.startsWith('/api/')) return serveStatic(req, res);
+      try {
+        if (path === '/api/profile' && (req.method === 'GET' || req.method === 'HEAD')) {
+          const auth = await requireUser(req, res);
+          if (auth === undefined || auth === null) return;
+          return sendJSON(res, 200, { user: auth.user, greeting: `Hello, ${auth.user.username}! Your access token expires at ${new Date(auth.expiresAt).toISOString()}.` });
+        }
+        if (path === '/api/notes' && (req.method === 'GET' || req.method === 'POST')) {
+          const auth = await requireUser(req, res);
+          if (auth === undefined || auth === null) return;
+          const mine = notes.get(auth.user.id) ?? [];
+          if (req.method === 'GET') return sendJSON(res, 200, { notes: mine });
+          const body = await readNodeJSONBody(req, { limitBytes: 4096 });
+          const text = (body as { text?: unknown } | null)?.text;
+          if (typeof text !== 'string' || text.trim() === '' || text.length > 500) {
+            throw new GatehouseError('VALIDATION_FAILED', { message: 'text must be 1 to 500 characters.' });
+          }
+          const note = { id: randomUUID(), text: text.trim(), createdAt: new Date().toISOString() };
+          notes.set(auth.user.id, [note, ...mine].slice(0, MAX_NOTES_PER_USER));
+          return sendJSON(res, 201, { note });
+        }
+        throw new GatehouseError(path === '/api/profile' || path === '/api/notes' ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND');
+      } catch (error) {
+        if (!res.headersSent) await sendError(res, error);
+      }
+    },
+  });
+
+  return {
+    gatehouse,
+    server,
+    credentials,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await gatehouse.close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type { GatehouseConfig } from './config/resolve.js';
+import { configError } from './config/resolve.js';
+import { AccessTokenService } from './core/access-token.js';
+import { AuthService, type ClientContext } from './core/auth-service.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { deriveKeyRing, secretProblem } from './core/keys.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { LoginThrottle } from './core/login-throttle.js';
+import { PasswordHasher } from './core/password.js';
+import { RevocationList } from './core/revocation-list.js';
+import { createAuthRoutes } from './http/auth-routes.js';
+import { resolveClientIP } from './http/client-ip.js';
+import { createGuard, type GuardOptions, type GuardOutcome, type GuardRequest } from './http/guard.js';
+import type { HeaderReader } from './http/request-origin.js';
+import { SessionCookies } from './http/session-cookies.js';
+import { openSQLiteStore } from './store/sqlite/sqlite-store.js';
+import type { AuditEvent, Store } from './store/store.js';
+
+export interface CreateGatehouseOptions {
+  readonly config: GatehouseConfig;
+  /** Defaults to the SQLite file at `config.databasePath`. A store passed in is not closed by {@link Gatehouse.close}. */
+  readonly store?: Store;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** How often to read revocations made by other processes (the CLI, other instances). Default 250 ms. */
+  readonly revocationSyncIntervalMs?: number;
+}
+
+/** A guard bound to its options; see {@link createGuard}. */
+export type Guard = (request: GuardRequest, client: ClientContext) => Promise<GuardOutcome>;
+
+/** A running Gatehouse engine: the `/auth` handler, guards, and the services behind them. */
+export interface Gatehouse {
+  readonly config: GatehouseConfig;
+  readonly store: Store;
+  readonly auth: AuthService;
+  readonly logger: Logger;
+  readonly revocations: RevocationList;
+  /** Answers a request under `/auth/`. Web-standard in and out; never throws. */
+  handle(request: Request, client: ClientContext): Promise<Response>;
+  /** Builds a guard for your own routes. */
+  guard(options?: GuardOptions): Guard;
+  /** Who is calling, honouring `trustProxy`. */
+  clientContext(remoteAddress: string | undefined, headers: HeaderReader): ClientContext;
+  /** Stops background work and closes the store it opened. */
+  close(): Promise<void>;
+}
+
+/**
+ * Assembles Gatehouse from a validated configuration. Refuses to start
+ * (`CONFIG_INVALID`) without a strong secret.
+ *
+ * @example
+ * ```ts
+ * const gatehouse = await createGatehouse({ config: loadConfig({ env: process.env }) });
+ * const requireUser = gatehouse.guard();
+ * ```
+ */
+export async function createGatehouse(options: CreateGatehouseOptions): Promise<Gatehouse> {
+  const { config } = options;
+  const problem = secretProblem(config.secret);
+  if (problem !== null || config.secret === undefined) throw configError([`secret: ${problem ?? 'missing'}`]);
+
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const ownStore = options.store === undefined;
+  const store = options.store ?? openSQLiteStore({ path: config.databasePath });
+  await store.migrate();
+
+  const keys = deriveKeyRing(config.secret);
+  const tokens = new AccessTokenService(keys.accessToken, config.accessToken, clock);
+  const revocations = new RevocationList(store, clock, {
+    retentionMs: (config.accessToken.ttlSeconds + config.accessToken.clockToleranceSeconds) * 1000 + 60_000,
+  });
+  await revocations.sync();
+
+  const audit = async (event: AuditEvent): Promise<void> => {
+    logger.info({ audit: event.type, userId: event.userId ?? undefined, sessionId: event.sessionId ?? undefined, ip: event.ip ?? undefined }, 'audit');
+    await store.appendAudit(event);
+  };
+  const auth = new AuthService({
+    config,
+    store,
+    clock,
+    keys,
+    tokens,
+    hasher: new PasswordHasher(),
+    revocations,
+    throttle: new LoginThrottle(config.login, clock),
+    audit,
+  });
+  const cookies = new SessionCookies(config.cookies);
+  const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock };
+  const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard: createGuard(guardDeps) });
+
+  const syncTimer = setInterval(() => {
+    revocations.sync().catch((error: unknown) => logger.warn({ err: error }, 'revocation sync failed; keeping the last known list'));
+  }, options.revocationSyncIntervalMs ?? 250);
+  syncTimer.unref();
+  const purgeTimer = setInterval(() => {
+    store.purgeExpired(clock.now() - 86_400_000).catch((error: unknown) => logger.warn({ err: error }, 'purging expired sessions failed'));
+  }, 3_600_000);
+  purgeTimer.unref();
+
+  let closed = false;
+  return {
+    config,
+    store,
+    auth,
+    logger,
+    revocations,
+    handle: routes,
+    guard: (guardOptions) => createGuard(guardDeps, guardOptions),
+    clientContext: (remoteAddress, headers) => ({
+      ip: resolveClientIP(remoteAddress, headers.get('x-forwarded-for'), config.trustProxy),
+      userAgent: headers.get('user-agent'),
+    }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(syncTimer);
+      clearInterval(purgeTimer);
+      if (ownStore) await store.close();
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ClientContext } from '../core/auth-service.js';
+import { GatehouseError } from '../core/errors.js';
+import type { Gatehouse } from '../gatehouse.js';
+import type { Auth, GuardOptions } from './guard.js';
+import type { HeaderReader } from './request-origin.js';
+import { readJSONBody } from './request-body.js';
+import { errorResponse, jsonResponse } from './responses.js';
+
+/** A header view over a Node request, without copying the headers. */
+export function nodeHeaders(req: IncomingMessage): HeaderReader {
+  return {
+    get(name: string): string | null {
+      const value = req.headers[name];
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
+
+/** Converts a Node request into a Web `Request`; the body streams, it is not buffered here. */
+export function toWebRequest(req: IncomingMessage, baseURL: string): Request {
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i];
+    const value = req.rawHeaders[i + 1];
+    if (name !== undefined && value !== undefined) headers.append(name, value);
+  }
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  return new Request(new URL(req.url ?? '/', baseURL), {
+    method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
+    // Required by undici for a streaming request body.
+    duplex: 'half',
+  } as RequestInit);
+}
+
+/** Writes a Web `Response` to a Node response, keeping each `Set-Cookie` separate. */
+export async function sendWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, headers);
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
+
+/** Who is calling, from the socket and (behind a trusted proxy) `X-Forwarded-For`. */
+export function nodeClientContext(gatehouse: Gatehouse, req: IncomingMessage): ClientContext {
+  return gatehouse.clientContext(req.socket.remoteAddress, nodeHeaders(req));
+}
+
+/** Answers a Node request under `/auth/` with the Gatehouse engine. */
+export async function handleAuthRequest(gatehouse: Gatehouse, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let response: Response;
+  try {
+    response = await gatehouse.handle(toWebRequest(req, gatehouse.config.publicOrigin), nodeClientContext(gatehouse, req));
+  } catch (error) {
+    gatehouse.logger.error({ err: error }, 'unhandled error in /auth handler');
+    response = errorResponse(error);
+  }
+  await sendWebResponse(res, response);
+}
+
+/**
+ * A guard for plain `node:http` routes. Resolves to the verified identity
+ * (or null for an allowed anonymous request); when the request is refused it
+ * has already answered with the JSON error and resolves to `undefined`.
+ *
+ * @example
+ * ```ts
+ * const requireUser = nodeGuard(gatehouse);
+ * const auth = await requireUser(req, res);
+ * if (auth === undefined) return; // already answered 401/403
+ * ```
+ */
+export function nodeGuard(
+  gatehouse: Gatehouse,
+  options?: GuardOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<Auth | null | undefined> {
+  const guard = gatehouse.guard(options);
+  return async (req, res) => {
+    const outcome = await guard({ method: req.method ?? 'GET', headers: nodeHeaders(req) }, nodeClientContext(gatehouse, req));
+    if (outcome.setCookies.length > 0) res.appendHeader('set-cookie', [...outcome.setCookies]);
+    if (outcome.ok) return outcome.auth;
+    await sendWebResponse(res, errorResponse(outcome.error));
+    return undefined;
+  };
+}
+
+export interface NodeServerOptions {
+  /** Handles everything outside `/auth/`. Default: a JSON 404. */
+  readonly fallback?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+  /** Largest accepted header block. Default 16 KiB; larger gets 431. */
+  readonly maxHeaderSizeBytes?: number;
+}
+
+const CLIENT_ERROR_BODIES: Readonly<Record<string, readonly [number, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE'],
+};
+
+/**
+ * A `node:http` server that routes `/auth/*` to Gatehouse and everything
+ * else to `fallback`. Parser errors get a JSON answer too, never a stack.
+ */
+export function createNodeServer(gatehouse: Gatehouse, options: NodeServerOptions = {}): Server {
+  const server = createServer({ maxHeaderSize: options.maxHeaderSizeBytes ?? 16 * 1024 }, (req, res) => {
+    const path = req.url ?? '/';
+    const work = path === '/auth' || path.startsWith('/auth/') || path.startsWith('/auth?')
+      ? handleAuthRequest(gatehouse, req, res)
+      : options.fallback !== undefined
+        ? Promise.resolve(options.fallback(req, res))
+        : sendWebResponse(res, errorResponse(new GatehouseError('NOT_FOUND')));
+    work.catch((error: unknown) => {
+      gatehouse.logger.error({ err: error }, 'unhandled error');
+      if (!res.headersSent) void sendWebResponse(res, errorResponse(error));
+      else res.destroy();
+    });
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const [status, code] = CLIENT_ERROR_BODIES[error.code ?? ''] ?? [400, 'MALFORMED_REQUEST'];
+    const body = JSON.stringify({ error: { code, message: status === 431 ? 'The request headers are too large.' : 'The request could not be parsed.' } });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nconnection: close\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  });
+  return server;
+}
+
+/** Reads a JSON request body with Gatehouse's rules (JSON only, size limit); throws `GatehouseError` (400/413/415). */
+export async function readNodeJSONBody(req: IncomingMessage, options: { readonly limitBytes: number }): Promise<unknown> {
+  return readJSONBody(toWebRequest(req, 'http://localhost'), { limitBytes: options.limitBytes, required: true });
+}
+
+/** Sends a JSON response with Gatehouse's security headers and `Cache-Control: no-store`. */
+export async function sendJSON(res: ServerResponse, status: number, body: unknown): Promise<void> {
+  await sendWebResponse(res, jsonResponse(status, body));
+}
+
+/** Sends a {@link GatehouseError} (or a generic 500 for anything else) as JSON. */
+export async function sendError(res: ServerResponse, error: unknown): Promise<void> {
+  await sendWebResponse(res, errorResponse(error));
+}
+
+export { createStaticHandler, SPA_CSP } from './static-files.js';
+export type { Auth, GuardOptions } from './guard.js';
