@@ -78,13 +78,16 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     logger.info({ audit: event.type, userId: event.userId ?? undefined, sessionId: event.sessionId ?? undefined, ip: event.ip ?? undefined }, 'audit');
     await store.appendAudit(event);
   };
+  const hasher = new PasswordHasher();
+  // The dummy hash for unknown usernames is computed now, not on the first failed login (which would then be slower).
+  await hasher.warmUp();
   const auth = new AuthService({
     config,
     store,
     clock,
     keys,
     tokens,
-    hasher: new PasswordHasher(),
+    hasher,
     revocations,
     throttle: new LoginThrottle(config.login, clock),
     audit,
