@@ -120,15 +120,12 @@ export class AuthService {
       hashRefreshToken(refreshToken),
     );
     await this.#audit('login_succeeded', client, { userId: user.id, sessionId: session.id });
+    return this.#issue(user, session, refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
+  }
+
+  async #issue(user: UserRecord, session: SessionRecord, refreshToken: string, csrfToken: string | undefined): Promise<IssuedSession> {
     const access = await this.#d.tokens.issue({ userId: user.id, username: user.username, roles: user.roles, sessionId: session.id });
-    return {
-      user: publicUser(user),
-      session,
-      accessToken: access.token,
-      accessTokenExpiresAt: access.claims.exp * 1000,
-      refreshToken,
-      csrfToken: mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }),
-    };
+    return { user: publicUser(user), session, accessToken: access.token, accessTokenExpiresAt: access.claims.exp * 1000, refreshToken, csrfToken };
   }
 
   /**
@@ -182,15 +179,7 @@ export class AuthService {
     }
     const { user, session } = outcome;
     await this.#audit('refresh', client, { userId: user.id, sessionId: session.id, detail: { grace: outcome.status === 'grace' } });
-    const access = await this.#d.tokens.issue({ userId: user.id, username: user.username, roles: user.roles, sessionId: session.id });
-    return {
-      user: publicUser(user),
-      session,
-      accessToken: access.token,
-      accessTokenExpiresAt: access.claims.exp * 1000,
-      refreshToken: next,
-      csrfToken: undefined,
-    };
+    return this.#issue(user, session, next, undefined);
   }
 
   /** Ends a session. Idempotent. */
