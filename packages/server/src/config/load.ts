@@ -152,7 +152,7 @@ function setPath(
   let node = target;
   for (const [i, key] of keys.entries()) {
     // A config file is data; it must not reach Object.prototype.
-    if (FORBIDDEN_KEYS.has(key)) throw configError([`${path}: not a configuration field`]);
+    if (FORBIDDEN_KEYS.has(key)) throw configError([`${path}: not a configuration field (from ${source})`]);
     if (i === keys.length - 1) {
       node[key] = value;
     } else {

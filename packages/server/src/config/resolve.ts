@@ -61,13 +61,36 @@ export function configError(problems: readonly string[]): GatehouseError {
   });
 }
 
+/**
+ * Where the value at `field` came from: the source recorded for the field
+ * itself or, for an element or member of a value (`trustedOrigins.1`), for
+ * the nearest enclosing field that has one.
+ */
+function sourceOf(field: string, sources: ReadonlyMap<string, string>): string | undefined {
+  for (let path = field; path !== ''; path = path.includes('.') ? path.slice(0, path.lastIndexOf('.')) : '') {
+    const source = sources.get(path);
+    if (source !== undefined) return source;
+  }
+  return undefined;
+}
+
+/** ` (from X)` for the first of `fields` whose origin is known, or nothing for built-in defaults. */
+function fromWhere(sources: ReadonlyMap<string, string>, ...fields: string[]): string {
+  const found = [...new Set(fields.map((f) => sourceOf(f, sources)).filter((s) => s !== undefined))];
+  return found.length === 0 ? '' : ` (from ${found.join(' and ')})`;
+}
+
 function describeIssues(error: z.ZodError, sources: ReadonlyMap<string, string>): string[] {
-  return error.issues.map((issue) => {
-    const field = issue.path.join('.') || '(root)';
-    const source = sources.get(field);
-    const message =
-      issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-    return `${field}: ${message}${source ? ` (from ${source})` : ''}`;
+  return error.issues.flatMap((issue) => {
+    const field = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      // One line per unknown key, named by its full path, so the message points at the typo.
+      return issue.keys.map((key) => {
+        const path = field === '' ? key : `${field}.${key}`;
+        return `${path}: unknown field${fromWhere(sources, path)}`;
+      });
+    }
+    return [`${field || '(root)'}: ${issue.message}${fromWhere(sources, field)}`];
   });
 }
 
@@ -100,7 +123,7 @@ export function resolveConfig(
   const plainHTTP = publicURL.protocol === 'http:';
   if (plainHTTP && !isLoopbackHost(publicURL.hostname) && !c.allowInsecureHttp) {
     problems.push(
-      `publicOrigin: ${c.publicOrigin} is plain http on a non-local host; use https, or set allowInsecureHttp: true (never in production)`,
+      `publicOrigin: ${c.publicOrigin} is plain http on a non-local host; use https, or set allowInsecureHttp: true (never in production)${fromWhere(sources, 'publicOrigin')}`,
     );
   }
   // Browsers keep Secure cookies on http://localhost, so only a non-local plain-http origin loses them.
@@ -124,20 +147,30 @@ export function resolveConfig(
     ['cookies.csrfName', cookies.csrfName],
   ] as const) {
     if (!secure && (name.startsWith('__Host-') || name.startsWith('__Secure-'))) {
-      problems.push(`${field}: prefixed cookie names need a secure origin; ${c.publicOrigin} is not one`);
+      problems.push(`${field}: prefixed cookie names need a secure origin; ${c.publicOrigin} is not one${fromWhere(sources, field)}`);
     }
   }
   if (cookies.refreshName.startsWith('__Host-') && cookies.refreshPath !== '/') {
-    problems.push('cookies.refreshName: a __Host- cookie must have Path=/; set cookies.refreshPath to "/" or use __Secure-');
+    problems.push(
+      `cookies.refreshName: a __Host- cookie must have Path=/; set cookies.refreshPath to "/" or use __Secure-${fromWhere(sources, 'cookies.refreshName', 'cookies.refreshPath')}`,
+    );
   }
   const names = [cookies.accessName, cookies.refreshName, cookies.anonymousName, cookies.csrfName];
-  if (new Set(names).size !== names.length) problems.push('cookies: every cookie needs its own name');
+  if (new Set(names).size !== names.length) {
+    problems.push(
+      `cookies: every cookie needs its own name${fromWhere(sources, 'cookies.accessName', 'cookies.refreshName', 'cookies.anonymousName', 'cookies.csrfName')}`,
+    );
+  }
 
   if (c.session.absoluteTimeoutSeconds < c.session.idleTimeoutSeconds) {
-    problems.push('session.absoluteTimeoutSeconds: must not be shorter than session.idleTimeoutSeconds');
+    problems.push(
+      `session.absoluteTimeoutSeconds: must not be shorter than session.idleTimeoutSeconds${fromWhere(sources, 'session.absoluteTimeoutSeconds', 'session.idleTimeoutSeconds')}`,
+    );
   }
   if (c.session.idleTimeoutSeconds <= c.accessToken.ttlSeconds) {
-    problems.push('session.idleTimeoutSeconds: must be longer than accessToken.ttlSeconds');
+    problems.push(
+      `session.idleTimeoutSeconds: must be longer than accessToken.ttlSeconds${fromWhere(sources, 'session.idleTimeoutSeconds', 'accessToken.ttlSeconds')}`,
+    );
   }
 
   let secret = c.secret;
@@ -145,13 +178,13 @@ export function resolveConfig(
   // Zero configuration: a secret kept in the data directory (the demo writes one there) is used when none is given.
   const secretFile = c.secretFile ?? (c.secret === undefined && existsSync(resolvePath(dataDir, 'secret')) ? resolvePath(dataDir, 'secret') : undefined);
   if (c.secret !== undefined && c.secretFile !== undefined) {
-    problems.push('secretFile: set either secret or secretFile, not both');
+    problems.push(`secretFile: set either secret or secretFile, not both${fromWhere(sources, 'secret', 'secretFile')}`);
   } else if (secretFile !== undefined) {
     try {
       secret = readFileSync(resolvePath(cwd, secretFile), 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      problems.push(`secretFile: cannot read ${secretFile} (${code})`);
+      problems.push(`secretFile: cannot read ${secretFile} (${code})${fromWhere(sources, 'secretFile')}`);
     }
   }
 
