@@ -97,9 +97,12 @@ export class TestBrowser {
     return this.post('/auth/login', { json: credentials });
   }
 
-  /** A copy sharing nothing: another device. */
-  fork(): TestBrowser {
-    const other = new TestBrowser(this.baseURL, this.origin);
+  /**
+   * A copy sharing nothing: another device, or (with `origin`) the same
+   * cookies sent from another page: a foreign origin, or `null` for none.
+   */
+  fork(options?: { origin?: string | null }): TestBrowser {
+    const other = new TestBrowser(this.baseURL, options?.origin === undefined ? this.origin : options.origin);
     for (const [k, v] of this.jar) other.jar.set(k, { ...v });
     return other;
   }

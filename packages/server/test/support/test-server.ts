@@ -7,7 +7,8 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createLogger } from '../../src/core/logger.js';
-import { createNodeServer, nodeGuard, sendJSON } from '../../src/http/node.js';
+import { createNodeServer, nodeGuard, readNodeJSONBody, sendError, sendJSON } from '../../src/http/node.js';
+import { GatehouseError } from '../../src/core/errors.js';
 import type { GuardOptions } from '../../src/http/guard.js';
 import { TestBrowser } from './test-browser.js';
 
@@ -36,6 +37,7 @@ export interface TestServer {
  * - `POST /api/guest` — anonymous allowed (anonymous CSRF token)
  * - `POST /api/webhook` — CSRF skipped
  * - `GET|POST /api/transparent` — transparent refresh (only when config sets cookies.refreshPath "/")
+ * - `GET|POST /api/notes` — session required; POST `{"text": "…"}` (JSON only) adds a note, GET lists the user's notes
  */
 export async function startTestServer(config: ConfigInput = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
@@ -54,9 +56,28 @@ export async function startTestServer(config: ConfigInput = {}): Promise<TestSer
   if (resolved.cookies.refreshPath === '/') {
     guards['/api/transparent'] = nodeGuard(gatehouse, { transparentRefresh: true } satisfies GuardOptions);
   }
+  const requireUser = nodeGuard(gatehouse);
+  const notes = new Map<string, string[]>();
   const server = createNodeServer(gatehouse, {
     async fallback(req, res) {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/api/notes') {
+        // A state-changing app route, built the way a library user would build one.
+        try {
+          if (req.method !== 'GET' && req.method !== 'POST') throw new GatehouseError('METHOD_NOT_ALLOWED', { headers: { allow: 'GET, POST' } });
+          const auth = await requireUser(req, res);
+          if (auth === undefined || auth === null) return;
+          const mine = notes.get(auth.user.id) ?? [];
+          if (req.method === 'GET') return await sendJSON(res, 200, { notes: mine });
+          const text = ((await readNodeJSONBody(req, { limitBytes: 4096 })) as { text?: unknown } | null)?.text;
+          if (typeof text !== 'string' || text === '') throw new GatehouseError('VALIDATION_FAILED');
+          notes.set(auth.user.id, [...mine, text]);
+          return await sendJSON(res, 201, { notes: notes.get(auth.user.id) });
+        } catch (error) {
+          if (!res.headersSent) await sendError(res, error);
+          return;
+        }
+      }
       const guard = guards[path];
       if (guard === undefined) return sendJSON(res, 404, { error: { code: 'NOT_FOUND', message: 'Not found.' } });
       const auth = await guard(req, res);

@@ -1,0 +1,70 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+
+/** An answer read with node:http, for what `fetch` cannot send (TRACE, chunked uploads, huge headers). */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+  /** Parsed JSON, or null for an empty body. */
+  readonly body: any;
+}
+
+export interface RawRequestOptions {
+  readonly method: string;
+  readonly path: string;
+  readonly headers?: Record<string, string>;
+  /** Sent in one piece with a Content-Length. */
+  readonly body?: string;
+  /**
+   * Streamed with `Transfer-Encoding: chunked` and no Content-Length: chunks of
+   * `chunkBytes` until `totalBytes` are written or the server has answered.
+   */
+  readonly stream?: { readonly chunkBytes: number; readonly totalBytes: number };
+}
+
+/**
+ * One request over node:http on a fresh connection. Resolves with the answer
+ * even when the server stops reading the upload early (EPIPE and ECONNRESET
+ * after the answer arrived are expected then); rejects only when no answer came.
+ */
+export function rawRequest(baseURL: string, options: RawRequestOptions): Promise<RawResponse> {
+  const url = new URL(options.path, baseURL);
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method: options.method, path: url.pathname + url.search, headers: options.headers, agent: false },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: text === '' ? null : JSON.parse(text) });
+        });
+      },
+    );
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    if (options.stream === undefined) {
+      req.end(options.body);
+      return;
+    }
+    const { chunkBytes, totalBytes } = options.stream;
+    const chunk = Buffer.alloc(chunkBytes, 'a');
+    let written = 0;
+    const pump = (): void => {
+      while (!answered && !req.destroyed && written < totalBytes) {
+        written += chunkBytes;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered && !req.destroyed) req.end();
+    };
+    // Give the server a moment per chunk so that it sees a stream, not one burst.
+    setImmediate(pump);
+  });
+}
