@@ -87,8 +87,17 @@ export class AccessTokenService {
   readonly #key: Promise<webcrypto.CryptoKey>;
   /** Built once; `currentDate` is a getter so each check reads the clock. */
   readonly #verifyOptions: JWTVerifyOptions;
+  /**
+   * Tokens already verified, by their exact text. A hit skips the signature
+   * (the costly part) but never the expiry check; revocation is the caller's
+   * check and runs on every request either way. Only successes are cached, so
+   * forged tokens cannot crowd out real ones.
+   */
+  readonly #verified = new Map<string, AccessTokenClaims>();
+  readonly #cacheSize: number;
 
-  constructor(key: KeyObject, options: AccessTokenOptions, clock: Clock) {
+  constructor(key: KeyObject, options: AccessTokenOptions, clock: Clock, cache: { readonly maxEntries?: number } = {}) {
+    this.#cacheSize = cache.maxEntries ?? 10_000;
     if (key.type !== 'secret' || (key.symmetricKeySize ?? 0) < 32) {
       throw new TypeError('AccessTokenService needs a secret key of at least 32 bytes.');
     }
@@ -191,6 +200,13 @@ export class AccessTokenService {
     ) {
       return INVALID;
     }
+    const cached = this.#verified.get(token);
+    if (cached !== undefined) {
+      // The same rule as jose: expired once exp <= now - tolerance.
+      if (cached.exp > Math.floor(this.#clock.now() / 1000) - this.#options.clockToleranceSeconds) return { ok: true, claims: cached };
+      this.#verified.delete(token);
+      return EXPIRED;
+    }
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, await this.#key, this.#verifyOptions));
@@ -200,7 +216,16 @@ export class AccessTokenService {
       return error instanceof joseErrors.JWTExpired ? EXPIRED : INVALID;
     }
     const claims = this.#readClaims(payload);
-    return claims === null ? INVALID : { ok: true, claims };
+    if (claims === null) return INVALID;
+    if (this.#cacheSize > 0) {
+      if (this.#verified.size >= this.#cacheSize) {
+        // Oldest first: Map iteration follows insertion order.
+        const oldest = this.#verified.keys().next().value;
+        if (oldest !== undefined) this.#verified.delete(oldest);
+      }
+      this.#verified.set(token, claims);
+    }
+    return { ok: true, claims };
   }
 
   /** Type-checks what jose does not, copying only known fields (no prototype tricks). */

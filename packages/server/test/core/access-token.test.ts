@@ -316,3 +316,30 @@ describe('AccessTokenService: JWT attacks', () => {
     }
   });
 });
+
+describe('AccessTokenService: verified-token cache', () => {
+  it('still expires a token that was verified (and cached) while fresh', async () => {
+    const { token } = await service.issue(SUBJECT);
+    expect((await service.verify(token)).ok).toBe(true);
+    clock.advance((300 + 30) * 1000);
+    await expect(service.verify(token)).resolves.toStrictEqual({ ok: false, code: 'TOKEN_EXPIRED' });
+  });
+
+  it('never answers a tampered copy of a cached token from the cache', async () => {
+    const { token } = await service.issue(SUBJECT);
+    expect((await service.verify(token)).ok).toBe(true);
+    const [h, p, s = ''] = token.split('.');
+    const flipped = `${h}.${p}.${s.slice(0, -2)}${s.at(-2) === 'A' ? 'B' : 'A'}${s.at(-1)}`;
+    await expect(service.verify(flipped)).resolves.toStrictEqual(INVALID);
+  });
+
+  it('keeps working past its bound, re-verifying what it evicted', async () => {
+    const small = new AccessTokenService(keys.accessToken, OPTIONS, clock, { maxEntries: 2 });
+    const tokens = await Promise.all([1, 2, 3].map((n) => small.issue({ ...SUBJECT, sessionId: `sess-${n}` })));
+    for (const { token } of tokens) expect((await small.verify(token)).ok).toBe(true);
+    for (const { token, claims } of tokens) {
+      const result = await small.verify(token);
+      expect(result.ok && result.claims.sid).toBe(claims.sid);
+    }
+  });
+});
