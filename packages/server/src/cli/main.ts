@@ -57,9 +57,14 @@ export async function main(argv: readonly string[], io: CLIIO): Promise<number> 
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
+  if (values.help || command === 'help') {
     io.stdout(`${USAGE}\n`);
-    return command === undefined && !values.help ? 2 : 0;
+    return 0;
+  }
+  if (command === undefined) {
+    // Called with nothing to do: a usage error, so the usage goes where errors go.
+    io.stderr(`gatehouse: no command given\n\n${USAGE}\n`);
+    return 2;
   }
   try {
     if (command === 'serve') return await serve(values, rest, io);

@@ -16,15 +16,23 @@ export function generateSecret(): string {
 export async function serve(values: CLIValues, rest: readonly string[], io: CLIIO): Promise<number> {
   if (rest.length > 0) throw new CLIUsageError(`serve takes no arguments, got "${rest.join(' ')}"`);
   const config = configFromFlags(values, io);
+  // Listen for SIGINT/SIGTERM from here on, so a stop request during start-up shuts down cleanly instead of killing the process.
+  const stopSignal = io.stopSignal;
   const gatehouse = await createGatehouse({ config });
   const server = createNodeServer(gatehouse, config.staticDir === undefined ? {} : { fallback: createStaticHandler(config.staticDir) });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, resolve);
+    });
+  } catch (error) {
+    // Port taken, address not available: close the store before reporting.
+    await gatehouse.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   gatehouse.logger.info({ port, host: config.host, publicOrigin: config.publicOrigin, database: config.databasePath }, 'gatehouse listening');
-  const signal = await io.stopSignal;
+  const signal = await stopSignal;
   gatehouse.logger.info({ signal }, 'shutting down');
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
