@@ -77,23 +77,29 @@ function showSignedIn(signedInUser) {
   ui.dashboardTitle.focus(); // the login form just vanished; start keyboard users at the top
   loadInto(epoch, ui.profileMessage, api.getProfile, renderProfile);
   loadInto(epoch, ui.notesMessage, api.listNotes, (data) => {
-    notes = Array.isArray(data?.notes) ? data.notes : [];
+    const loaded = Array.isArray(data?.notes) ? data.notes : [];
+    // A note added while the list was loading may be missing from this answer; keep it.
+    const ids = new Set(loaded.map((note) => note.id));
+    notes = [...loaded, ...notes.filter((note) => !ids.has(note.id))];
     renderNotes();
   });
   loadSessions();
 }
 
-/** Fetch data for one card, showing loading and error text in that card's message line. */
-async function loadInto(epoch, messageElement, fetcher, render) {
+/**
+ * Fetch data for one card, showing loading and error text in that card's message line.
+ * `isStale` lets a card drop an answer that newer data has overtaken.
+ */
+async function loadInto(epoch, messageElement, fetcher, render, isStale = () => false) {
   messageElement.textContent = 'Loading…';
   messageElement.dataset.kind = 'info';
   try {
     const data = await fetcher();
-    if (epoch !== viewEpoch) return;
+    if (epoch !== viewEpoch || isStale()) return;
     messageElement.textContent = '';
     render(data);
   } catch (error) {
-    if (epoch !== viewEpoch || error?.sessionEnded) return;
+    if (epoch !== viewEpoch || isStale() || error?.sessionEnded) return;
     messageElement.textContent = errorMessage(error);
     messageElement.dataset.kind = 'error';
   }
@@ -121,11 +127,23 @@ function renderNotes() {
   ui.notesMessage.textContent = notes.length ? '' : 'No notes yet.';
 }
 
+// Bumped by every sessions load and every local change to the list: an answer
+// to an older load (a slow first load, an earlier Refresh) must not repaint
+// sessions that were revoked or signed in since.
+let sessionsVersion = 0;
+
 function loadSessions() {
-  return loadInto(viewEpoch, ui.sessionsMessage, api.listSessions, (data) => {
-    sessions = Array.isArray(data?.sessions) ? data.sessions : [];
-    renderSessions();
-  });
+  const version = ++sessionsVersion;
+  return loadInto(
+    viewEpoch,
+    ui.sessionsMessage,
+    api.listSessions,
+    (data) => {
+      sessions = Array.isArray(data?.sessions) ? data.sessions : [];
+      renderSessions();
+    },
+    () => version !== sessionsVersion,
+  );
 }
 
 function renderSessions() {
@@ -187,6 +205,7 @@ async function revoke(session, button) {
     showSignedOut('This device has been signed out.');
     return;
   }
+  sessionsVersion += 1; // a load already under way may still list the revoked session
   sessions = sessions.filter((other) => other.id !== session.id);
   renderSessions();
   setStatus('Session revoked.');
