@@ -1,0 +1,152 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALICE, TEST_SECRET, startTestServer, type TestServer } from '../support/test-server.js';
+import type { TestBrowser, TestResponse } from '../support/test-browser.js';
+
+const ACCESS = '__Host-gh_access';
+const CLI = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+const run = promisify(execFile);
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+let userCount = 0;
+/** A user of its own for tests that change the password or disable the account. */
+async function newUser(): Promise<{ username: string; password: string }> {
+  const credentials = { username: `carol${++userCount}`, password: 'a perfectly fine passphrase' };
+  await server.gatehouse.auth.createUser(credentials);
+  return credentials;
+}
+
+interface Session {
+  readonly browser: TestBrowser;
+  readonly sessionId: string;
+  /** Fetches /api/private with a copy of the cookies taken right after login (a stolen or second-tab copy). */
+  readonly withCookies: () => Promise<TestResponse>;
+  /** Fetches /api/private with the access token as a bearer token: no cookies at all. */
+  readonly withBearer: () => Promise<TestResponse>;
+}
+
+async function signIn(credentials: { username: string; password: string } = ALICE): Promise<Session> {
+  const browser = server.browser();
+  const login = await browser.login(credentials);
+  expect(login.status).toBe(200);
+  const copy = browser.fork();
+  const accessToken = browser.cookie(ACCESS)!;
+  const session: Session = {
+    browser,
+    sessionId: login.body.session.id,
+    withCookies: () => copy.fork().get('/api/private'),
+    withBearer: () => server.browser({ origin: null }).get('/api/private', { headers: { authorization: `Bearer ${accessToken}` } }),
+  };
+  // Both ways in work before the revocation, so each refusal below is the revocation's doing.
+  expect((await session.withCookies()).status).toBe(200);
+  expect((await session.withBearer()).status).toBe(200);
+  return session;
+}
+
+async function expectRevoked(session: Session): Promise<void> {
+  for (const response of [await session.withCookies(), await session.withBearer()]) {
+    expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('SESSION_REVOKED');
+  }
+}
+
+describe('revocation takes effect on the very next request, before the access token expires', () => {
+  it('logout', async () => {
+    const session = await signIn();
+    expect((await session.browser.post('/auth/logout')).status).toBe(204);
+    await expectRevoked(session);
+  });
+
+  it('DELETE /auth/sessions/:id from another device, leaving that device signed in', async () => {
+    const phone = await signIn();
+    const laptop = await signIn();
+    expect((await laptop.browser.delete(`/auth/sessions/${phone.sessionId}`)).status).toBe(204);
+    await expectRevoked(phone);
+    expect((await laptop.withBearer()).status).toBe(200);
+    expect((await laptop.browser.get('/api/private')).status).toBe(200);
+  });
+
+  it('POST /auth/sessions/revoke-all, every device included', async () => {
+    const phone = await signIn();
+    const laptop = await signIn();
+    const response = await laptop.browser.post('/auth/sessions/revoke-all', { json: { password: ALICE.password } });
+    expect(response.status).toBe(204);
+    await expectRevoked(phone);
+    await expectRevoked(laptop);
+  });
+
+  it('a password change (gatehouse.auth.setPassword)', async () => {
+    const user = await newUser();
+    const session = await signIn(user);
+    await server.gatehouse.auth.setPassword(user.username, 'a brand new passphrase');
+    await expectRevoked(session);
+    expect((await server.browser().login(user)).body.error.code).toBe('INVALID_CREDENTIALS');
+    expect((await server.browser().login({ ...user, password: 'a brand new passphrase' })).status).toBe(200);
+  });
+
+  it('disabling the user (gatehouse.auth.disableUser); the refresh token dies too', async () => {
+    const user = await newUser();
+    const session = await signIn(user);
+    await server.gatehouse.auth.disableUser(user.username);
+    await expectRevoked(session);
+    const refresh = await session.browser.post('/auth/refresh');
+    expect(refresh.status).toBe(401);
+    expect(refresh.body.error.code).toBe('REFRESH_TOKEN_INVALID');
+  });
+
+  it('a disabled user cannot sign in: 401 INVALID_CREDENTIALS, the same body as a wrong password', async () => {
+    const user = await newUser();
+    const wrongPassword = await server.browser().login({ ...user, password: 'not the password at all' });
+    await server.gatehouse.auth.disableUser(user.username);
+    const response = await server.browser().login(user);
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual(wrongPassword.body);
+    expect(response.setCookies).toEqual([]);
+  });
+
+  it('keeps refusing a revoked session’s access token until the token itself expires', async () => {
+    const session = await signIn();
+    const issuedAt = server.clock.now();
+    expect((await session.browser.post('/auth/logout')).status).toBe(204);
+    // The last second in which the token would still pass its own exp check (5 min + 5 s leeway).
+    server.clock.set(issuedAt + 304_000);
+    await server.gatehouse.revocations.sync(); // prunes what it thinks no token can need any more
+    await expectRevoked(session);
+    server.clock.set(issuedAt + 306_000);
+    const expired = await session.withBearer();
+    expect(expired.body.error.code).toBe('TOKEN_EXPIRED');
+  });
+});
+
+describe('revocation by another process sharing the SQLite file', () => {
+  it('refuses alice’s tokens within about a second after `gatehouse session revoke --user alice`', async () => {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -b packages/server; npm test does this)`);
+    const session = await signIn();
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, GATEHOUSE_SECRET: TEST_SECRET };
+    // cwd: the data dir, so no gatehouse.config.json from the repository is picked up.
+    const cli = await run(process.execPath, [CLI, 'session', 'revoke', '--user', 'alice', '--data-dir', server.dataDir], { env, cwd: server.dataDir });
+    expect(cli.stdout).toMatch(/alice/);
+
+    const started = Date.now();
+    let cookie: TestResponse;
+    let bearer: TestResponse;
+    do {
+      [cookie, bearer] = await Promise.all([session.withCookies(), session.withBearer()]);
+      if (cookie.status === 401 && bearer.status === 401) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    } while (Date.now() - started < 2000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(cookie.body.error.code).toBe('SESSION_REVOKED');
+    expect(bearer.body.error.code).toBe('SESSION_REVOKED');
+  });
+});
