@@ -80,12 +80,12 @@ export function loadConfig(options: LoadConfigOptions = {}): GatehouseConfig {
     }
     setPath(input, path, value, sources, name);
   }
-  if (problems.length > 0) throw configError(problems);
 
   for (const [path, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) setPath(input, path, value, sources, 'command line');
   }
-  return resolveConfig(input as ConfigInput, { cwd, sources });
+  // Unparseable variables are left out of `input` and reported together with everything else that is wrong.
+  return resolveConfig(input as ConfigInput, { cwd, sources, problems });
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

@@ -110,13 +110,19 @@ function isLoopbackHost(hostname: string): boolean {
  */
 export function resolveConfig(
   input: ConfigInput,
-  options: { readonly cwd?: string; readonly sources?: ReadonlyMap<string, string> } = {},
+  options: {
+    readonly cwd?: string;
+    readonly sources?: ReadonlyMap<string, string>;
+    /** Problems found before validation (unparseable environment variables), reported together with these. */
+    readonly problems?: readonly string[];
+  } = {},
 ): GatehouseConfig {
   const sources = options.sources ?? new Map<string, string>();
+  const earlier = options.problems ?? [];
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) throw configError(describeIssues(parsed.error, sources));
+  if (!parsed.success) throw configError([...earlier, ...describeIssues(parsed.error, sources)]);
   const c = parsed.data;
-  const problems: string[] = [];
+  const problems: string[] = [...earlier];
   const cwd = options.cwd ?? process.cwd();
 
   const publicURL = new URL(c.publicOrigin);

@@ -1,9 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { DEFAULT_CONFIG_FILE, ENVIRONMENT_VARIABLES, loadConfig, type LoadConfigOptions } from '../../src/config/load.js';
 import { resolveConfig } from '../../src/config/resolve.js';
+import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import { GatehouseError } from '../../src/core/errors.js';
 import { DOCS_PLACEHOLDER_SECRET, secretProblem } from '../../src/core/keys.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -309,6 +312,20 @@ describe('invalid values name the field and where the value came from', () => {
     for (const field of ['port', 'logLevel', 'bodyLimitBytes']) expect(error.message).toMatch(new RegExp(`\\b${field}: `));
   });
 
+  it('problems from the environment and the file in one message', () => {
+    const file = writeJSON(join(cwd, DEFAULT_CONFIG_FILE), { port: 'x' });
+    const error = configErrorOf(() => load({ env: { GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS: 'abc', GATEHOUSE_LOG_LEVEL: 'loud' } }));
+    expect(error.message).toContain('accessToken.ttlSeconds: GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS must be a number');
+    expect(error.message).toMatch(/\bport: .*\(from .*\)/);
+    expect(error.message).toContain(`(from ${file})`);
+    expect(error.message).toMatch(/logLevel: .*\(from GATEHOUSE_LOG_LEVEL\)/);
+    // A bad variable alone still fails, even when everything else is fine.
+    rmSync(file);
+    expect(configErrorOf(() => load({ env: { GATEHOUSE_PORT: '80a' } })).message).toBe(
+      'Invalid configuration:\n  - port: GATEHOUSE_PORT must be a number',
+    );
+  });
+
   it('a publicOrigin with a path, query or credentials', () => {
     for (const origin of ['https://app.example.com/app', 'https://app.example.com/?x=1', 'https://user:pw@app.example.com']) {
       const error = configErrorOf(() => load({ env: { GATEHOUSE_PUBLIC_ORIGIN: origin } }));
@@ -450,5 +467,68 @@ describe('createGatehouse refuses a bad secret', () => {
     const config = load({ overrides: { secret: GOOD_SECRET, dataDir: 'data' } });
     const gatehouse = await createGatehouse({ config, logger: createLogger('silent') });
     await gatehouse.close();
+  });
+});
+
+describe('docs/configuration.md matches the code', () => {
+  const DOC = readFileSync(fileURLToPath(new URL('../../../../docs/configuration.md', import.meta.url)), 'utf8');
+
+  /** Dotted paths of every leaf field of the schema. */
+  function leafFields(shape: Record<string, z.ZodType>, prefix = ''): string[] {
+    return Object.entries(shape).flatMap(([key, schema]) => {
+      let inner: z.ZodType = schema;
+      // Unwrap .default() and .optional() to see whether the field is a nested object.
+      while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+      return inner instanceof z.ZodObject ? leafFields(inner.shape as Record<string, z.ZodType>, `${prefix}${key}.`) : [`${prefix}${key}`];
+    });
+  }
+
+  /** The cells of the documentation table row for `field`, or undefined. */
+  function row(field: string): string[] | undefined {
+    const line = DOC.split('\n').find((l) => l.startsWith(`| \`${field}\` |`));
+    return line?.split(' | ').map((cell) => cell.replace(/^\| | \|$/g, ''));
+  }
+
+  const fields = leafFields(configSchema.shape as Record<string, z.ZodType>);
+  const defaults = configSchema.parse({}) as Record<string, unknown>;
+  const envByField = new Map(ENVIRONMENT_VARIABLES.map(([name, path]) => [path, name]));
+
+  it('the schema has the fields this test expects to walk', () => {
+    expect(fields).toContain('accessToken.ttlSeconds');
+    expect(fields).toContain('database.path');
+    expect(fields).toHaveLength(31);
+  });
+
+  it.each(fields)('%s: documented with its default and environment variable', (field) => {
+    const cells = row(field);
+    expect(cells, `no table row for ${field}`).toBeDefined();
+    const [, , defaultCell, envCell] = cells ?? [];
+    const value = field.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], defaults);
+    if (value !== undefined) expect(defaultCell).toContain(`\`${JSON.stringify(value)}\``);
+    const env = envByField.get(field);
+    if (env === undefined) expect(envCell).toBe('—');
+    else expect(envCell).toMatch(new RegExp(`^\`${env}\`( |$)`));
+  });
+
+  it('lists every environment variable, and no others', () => {
+    const documented = [...new Set(DOC.match(/GATEHOUSE_[A-Z_]+/g))].sort();
+    expect(documented).toEqual(ENVIRONMENT_VARIABLES.map(([name]) => name).sort());
+    for (const [name, field] of ENVIRONMENT_VARIABLES) expect(DOC).toContain(`| \`${name}\` | \`${field}\` |`);
+  });
+
+  it('names the docs placeholder secret, which is refused', () => {
+    expect(DOC).toContain(DOCS_PLACEHOLDER_SECRET);
+    expect(secretProblem(DOCS_PLACEHOLDER_SECRET)).not.toBeNull();
+  });
+
+  it('the production example is a valid configuration', () => {
+    const example = /## Example: production[\s\S]*?```json\n([\s\S]*?)```/.exec(DOC)?.[1];
+    expect(example).toBeDefined();
+    const parsed = JSON.parse(example ?? '') as ConfigInput;
+    expect(parsed.secretFile).toBe('/etc/gatehouse/secret');
+    writeFileSync(join(cwd, 'secret'), `${GOOD_SECRET}\n`);
+    const config = resolveConfig({ ...parsed, secretFile: join(cwd, 'secret') }, { cwd });
+    expect(config.secret).toBe(GOOD_SECRET);
+    expect(config.cookies).toMatchObject({ secure: true, accessName: '__Host-gh_access', sameSite: 'Strict' });
   });
 });
