@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CLIIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
@@ -200,6 +201,12 @@ describe('user disable', () => {
     await expect(signIn(gatehouse)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
   });
 
+  it('succeeds again on a disabled user', async () => {
+    await addAlice();
+    expect((await run(['user', 'disable', 'alice'])).code).toBe(0);
+    expect(await run(['user', 'disable', 'alice'])).toMatchObject({ code: 0, stdout: 'Disabled alice; ended 0 session(s).\n' });
+  });
+
   it('reports an unknown user with exit 1', async () => {
     const result = await run(['user', 'disable', 'nobody']);
     expect(result.code).toBe(1);
@@ -371,5 +378,20 @@ describe('migrate', () => {
     expect(JSON.parse(second.stdout)).toEqual({ migrated: true });
     // The schema works: a user can be added afterwards.
     await addAlice();
+  });
+});
+
+describe('docs/cli.md', () => {
+  it('documents every command of the usage text, with its exit codes', async () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../../../docs/cli.md', import.meta.url)), 'utf8');
+    const usage = (await run(['--help'], { dataDir: false })).stdout;
+    const commands = /Commands:\n([\s\S]*?)\n\n/.exec(usage)?.[1]?.split('\n').map((line) => line.trim().split(/\s{2,}/)[0] ?? '') ?? [];
+    expect(commands).toHaveLength(9);
+    const headings = doc.split('\n').filter((line) => line.startsWith('## '));
+    for (const command of commands) {
+      expect(headings.some((h) => h.includes(`\`${command}\``)), `no section for ${command}`).toBe(true);
+    }
+    for (const option of usage.match(/--[a-z-]+/g) ?? []) expect(doc, option).toContain(`\`${option}`);
+    for (const code of ['`0`', '`1`', '`2`']) expect(doc).toContain(`| ${code} |`);
   });
 });

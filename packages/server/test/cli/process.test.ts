@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +144,23 @@ describe('serve', () => {
     expect(result.stderr).toBe('');
     // Nothing secret reaches the log.
     expect(result.stdout).not.toContain(SECRET);
+  });
+});
+
+describe('serve on a port that is taken', () => {
+  it('exits 1 with the reason', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = blocker.address() as AddressInfo;
+      const result = await gatehouse(['serve', '--port', String(port), '--host', '127.0.0.1', '--data-dir', 'data'], {
+        env: cleanEnv({ GATEHOUSE_SECRET: SECRET }),
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`gatehouse: unexpected error: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 });
 
