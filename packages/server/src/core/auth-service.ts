@@ -88,7 +88,8 @@ export class AuthService {
     }
     // An unparseable username is throttled under its raw form so that it behaves like any unknown user.
     const throttleKey = username ?? input.username.slice(0, 128);
-    const decision = throttle.check(throttleKey, client.ip);
+    // Counted as a failure from here on, so parallel guesses cannot all slip past the check.
+    const decision = throttle.begin(throttleKey, client.ip);
     if (!decision.allowed) {
       await this.#audit('login_throttled', client, { detail: { username: throttleKey } });
       throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
@@ -97,11 +98,10 @@ export class AuthService {
     const user = username === null ? null : await store.findUserByUsername(username);
     const passwordOK = user === null ? await hasher.verifyDummy(input.password) : await hasher.verify(user.passwordHash, input.password);
     if (user === null || !passwordOK || user.disabled) {
-      throttle.recordFailure(throttleKey, client.ip);
       await this.#audit('login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
       throw new GatehouseError('INVALID_CREDENTIALS');
     }
-    throttle.recordSuccess(throttleKey);
+    decision.attempt.succeeded();
 
     const now = clock.now();
     const { session: sessionConfig } = this.#d.config;
@@ -214,14 +214,12 @@ export class AuthService {
     const { store, clock, hasher } = this.#d;
     const user = await store.findUserById(userId);
     if (user === null || user.disabled) throw new GatehouseError('UNAUTHENTICATED');
-    const decision = this.#d.throttle.check(user.username, client.ip);
+    const decision = this.#d.throttle.begin(user.username, client.ip);
     if (!decision.allowed) {
       throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
     }
-    if (!(await hasher.verify(user.passwordHash, password))) {
-      this.#d.throttle.recordFailure(user.username, client.ip);
-      throw new GatehouseError('INVALID_CREDENTIALS');
-    }
+    if (!(await hasher.verify(user.passwordHash, password))) throw new GatehouseError('INVALID_CREDENTIALS');
+    decision.attempt.succeeded();
     const now = clock.now();
     const ids = await store.revokeUserSessions(userId, 'revoked_all', now);
     for (const id of ids) this.#d.revocations.revokeSession(id, now);

@@ -13,17 +13,38 @@ interface Entry {
   failures: number;
   lastFailureAt: number;
   blockedUntil: number;
+  /** Bumped by every counted failure, so a success can tell whether anyone else counted since. */
+  version: number;
 }
 
 /** Outcome of {@link LoginThrottle.check}. */
 export type ThrottleDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
+
+/** An attempt {@link LoginThrottle.begin} let through and already counted as a failure. */
+export interface LoginAttempt {
+  /** The password was right: clear the account's failures and take back this attempt's count on the IP. */
+  succeeded(): void;
+}
+
+/** Outcome of {@link LoginThrottle.begin}. */
+export type AttemptDecision =
+  | { readonly allowed: true; readonly attempt: LoginAttempt }
+  | { readonly allowed: false; readonly retryAfterSeconds: number };
+
+interface Counted {
+  readonly entry: Entry;
+  readonly version: number;
+  readonly before: Readonly<Pick<Entry, 'lastFailureAt' | 'blockedUntil'>>;
+}
 
 /**
  * Slows password guessing per account and per client IP. After the free
  * attempts each failure doubles the wait, capped at `maxDelaySeconds`, so a
  * lockout always ends (NIST 800-63B: no permanent lockout). Attempts refused
  * while waiting are not counted: an attacker cannot extend a victim's wait by
- * hammering, only keep it at the cap.
+ * hammering, only keep it at the cap. An attempt counts as a failure from the
+ * moment it is let through ({@link LoginThrottle.begin}), so parallel guesses
+ * get no more tries than sequential ones.
  *
  * In memory, per process; many instances share counters through Redis instead.
  */
@@ -37,11 +58,40 @@ export class LoginThrottle {
     this.#clock = clock;
   }
 
-  /** Whether a login for `account` from `ip` may be attempted now. */
+  /** Whether a login for `account` from `ip` may be attempted now. Counts nothing; password checks use {@link begin}. */
   check(account: string, ip: string): ThrottleDecision {
     const now = this.#clock.now();
     const waitMs = Math.max(this.#blockedFor(`a:${account}`, now), this.#blockedFor(`i:${ip}`, now));
     return waitMs > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(waitMs / 1000) } : { allowed: true };
+  }
+
+  /**
+   * Checks and, when allowed, counts the attempt as a failure at once, before
+   * the password is verified. Counting only after the slow hash would let any
+   * number of parallel guesses pass the check before the first failure is
+   * recorded. A wrong password needs nothing more; a right one calls
+   * `attempt.succeeded()`.
+   */
+  begin(account: string, ip: string): AttemptDecision {
+    const decision = this.check(account, ip);
+    if (!decision.allowed) return decision;
+    const now = this.#clock.now();
+    const accountKey = `a:${account}`;
+    const ipKey = `i:${ip}`;
+    this.#fail(accountKey, this.#options.accountFreeAttempts, now);
+    const counted = this.#fail(ipKey, this.#options.ipFreeAttempts, now);
+    let settled = false;
+    return {
+      allowed: true,
+      attempt: {
+        succeeded: () => {
+          if (settled) return;
+          settled = true;
+          this.#entries.delete(accountKey);
+          this.#uncount(ipKey, counted);
+        },
+      },
+    };
   }
 
   recordFailure(account: string, ip: string): void {
@@ -60,12 +110,33 @@ export class LoginThrottle {
     return entry === undefined ? 0 : Math.max(0, entry.blockedUntil - now);
   }
 
-  #fail(key: string, freeAttempts: number, now: number): void {
+  /**
+   * Takes back one counted failure. When nothing was counted on the key since,
+   * its block and window go back to what they were; otherwise the others'
+   * counts keep their block.
+   */
+  #uncount(key: string, counted: Counted): void {
+    const { entry } = counted;
+    if (this.#entries.get(key) !== entry || entry.failures === 0) return;
+    entry.failures -= 1;
+    if (entry.failures === 0) {
+      this.#entries.delete(key);
+      return;
+    }
+    if (entry.version === counted.version) {
+      entry.blockedUntil = counted.before.blockedUntil;
+      entry.lastFailureAt = counted.before.lastFailureAt;
+    }
+  }
+
+  #fail(key: string, freeAttempts: number, now: number): Counted {
     let entry = this.#entries.get(key);
     if (entry === undefined || now - entry.lastFailureAt > this.#options.failureWindowSeconds * 1000) {
-      entry = { failures: 0, lastFailureAt: now, blockedUntil: 0 };
+      entry = { failures: 0, lastFailureAt: now, blockedUntil: 0, version: 0 };
     }
+    const before = { lastFailureAt: entry.lastFailureAt, blockedUntil: entry.blockedUntil };
     entry.failures += 1;
+    entry.version += 1;
     entry.lastFailureAt = now;
     if (entry.failures >= freeAttempts) {
       const exponent = Math.min(entry.failures - freeAttempts, 30);
@@ -80,5 +151,6 @@ export class LoginThrottle {
       if (oldest === undefined) break;
       this.#entries.delete(oldest);
     }
+    return { entry, version: entry.version, before };
   }
 }
