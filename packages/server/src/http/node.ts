@@ -59,8 +59,20 @@ export function nodeClientContext(gatehouse: Gatehouse, req: IncomingMessage): C
   return gatehouse.clientContext(req.socket.remoteAddress, nodeHeaders(req));
 }
 
+/**
+ * Methods no Gatehouse resource supports and that a Web `Request` cannot even
+ * carry (the Fetch standard forbids them). TRACE would echo the request,
+ * cookies included (cross-site tracing), so it is refused outright.
+ */
+const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
+
+function isRefusedMethod(req: IncomingMessage): boolean {
+  return REFUSED_METHODS.has((req.method ?? 'GET').toUpperCase());
+}
+
 /** Answers a Node request under `/auth/` with the Gatehouse engine. */
 export async function handleAuthRequest(gatehouse: Gatehouse, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (isRefusedMethod(req)) return sendWebResponse(res, errorResponse(new GatehouseError('METHOD_NOT_ALLOWED')));
   let response: Response;
   try {
     response = await gatehouse.handle(toWebRequest(req, gatehouse.config.publicOrigin), nodeClientContext(gatehouse, req));
@@ -111,11 +123,14 @@ const CLIENT_ERROR_BODIES: Readonly<Record<string, readonly [number, string]>> =
 /**
  * A `node:http` server that routes `/auth/*` to Gatehouse and everything
  * else to `fallback`. Parser errors get a JSON answer too, never a stack.
+ * TRACE, TRACK and CONNECT are refused with 405 on every path, the fallback's included.
  */
 export function createNodeServer(gatehouse: Gatehouse, options: NodeServerOptions = {}): Server {
   const server = createServer({ maxHeaderSize: options.maxHeaderSizeBytes ?? 16 * 1024 }, (req, res) => {
     const path = req.url ?? '/';
-    const work = path === '/auth' || path.startsWith('/auth/') || path.startsWith('/auth?')
+    const work = isRefusedMethod(req)
+      ? sendWebResponse(res, errorResponse(new GatehouseError('METHOD_NOT_ALLOWED')))
+      : path === '/auth' || path.startsWith('/auth/') || path.startsWith('/auth?')
       ? handleAuthRequest(gatehouse, req, res)
       : options.fallback !== undefined
         ? Promise.resolve(options.fallback(req, res))
