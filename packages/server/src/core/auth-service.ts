@@ -101,7 +101,6 @@ export class AuthService {
       await this.#audit('login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
       throw new GatehouseError('INVALID_CREDENTIALS');
     }
-    decision.attempt.succeeded();
 
     const now = clock.now();
     const { session: sessionConfig } = this.#d.config;
@@ -119,6 +118,18 @@ export class AuthService {
       },
       hashRefreshToken(refreshToken),
     );
+    // A password change or disable that committed while the password was being
+    // verified revoked every session but this one, which did not exist yet.
+    // Re-read the user now that it does: anything committed later revokes it too.
+    const current = await store.findUserById(user.id);
+    if (current === null || current.disabled || current.passwordHash !== user.passwordHash) {
+      const at = clock.now();
+      await store.revokeSession(session.id, current?.disabled === false ? 'password_changed' : 'user_disabled', at);
+      this.#d.revocations.revokeSession(session.id, at);
+      await this.#audit('login_failed', client, { userId: user.id, detail: { username: throttleKey } });
+      throw new GatehouseError('INVALID_CREDENTIALS');
+    }
+    decision.attempt.succeeded();
     await this.#audit('login_succeeded', client, { userId: user.id, sessionId: session.id });
     return this.#issue(user, session, refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
   }
