@@ -128,6 +128,41 @@ describe('revocation takes effect on the very next request, before the access to
   });
 });
 
+describe('revocation racing a login', () => {
+  /** Runs `change` at the worst moment: after the login verified the password, before its session exists. */
+  function beforeNextSession(change: () => Promise<unknown>): void {
+    const store = server.gatehouse.store;
+    const createSession = store.createSession;
+    store.createSession = async (...args) => {
+      store.createSession = createSession;
+      await change();
+      return createSession.apply(store, args);
+    };
+  }
+
+  it('a password change that lands while the old password is being checked leaves no session behind', async () => {
+    const user = await newUser();
+    beforeNextSession(() => server.gatehouse.auth.setPassword(user.username, 'a brand new passphrase'));
+    const browser = server.browser();
+    const login = await browser.login(user);
+    const sessions = await server.gatehouse.auth.listSessions((await server.gatehouse.auth.findUser(user.username)).id);
+    expect(sessions).toEqual([]);
+    expect(login.status).toBe(401);
+    expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
+    expect(login.setCookies).toEqual([]);
+  });
+
+  it('disabling the user while the password is being checked leaves no session behind', async () => {
+    const user = await newUser();
+    beforeNextSession(() => server.gatehouse.auth.disableUser(user.username));
+    const login = await server.browser().login(user);
+    const sessions = await server.gatehouse.auth.listSessions((await server.gatehouse.auth.findUser(user.username)).id);
+    expect(sessions).toEqual([]);
+    expect(login.status).toBe(401);
+    expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
+  });
+});
+
 describe('revocation by another process sharing the SQLite file', () => {
   it('refuses alice’s tokens within about a second after `gatehouse session revoke --user alice`', async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (npx tsc -b packages/server; npm test does this)`);
