@@ -6,7 +6,7 @@ import type { Gatehouse } from '../gatehouse.js';
 import type { Auth, GuardOptions } from './guard.js';
 import type { HeaderReader } from './request-origin.js';
 import { readJSONBody } from './request-body.js';
-import { errorResponse, jsonResponse } from './responses.js';
+import { errorResponse, jsonResponse, SECURITY_HEADERS } from './responses.js';
 
 /** A header view over a Node request, without copying the headers. */
 export function nodeHeaders(req: IncomingMessage): HeaderReader {
@@ -145,9 +145,10 @@ export function createNodeServer(gatehouse: Gatehouse, options: NodeServerOption
     if (!socket.writable) return socket.destroy();
     const [status, code] = CLIENT_ERROR_BODIES[error.code ?? ''] ?? [400, 'MALFORMED_REQUEST'];
     const body = JSON.stringify({ error: { code, message: status === 431 ? 'The request headers are too large.' : 'The request could not be parsed.' } });
+    const security = Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('');
     socket.end(
       `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-        `content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nconnection: close\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncache-control: no-store\r\nconnection: close\r\n${security}` +
         `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   });
