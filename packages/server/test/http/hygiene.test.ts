@@ -130,6 +130,17 @@ describe('request bodies', () => {
     expectError(response, 413, 'PAYLOAD_TOO_LARGE');
   });
 
+  it('answers a 100 MB Content-Length with 413 at once, before any of the body is read, and closes the connection', async () => {
+    const response = await rawRequest(server.baseURL, {
+      method: 'POST',
+      path: '/auth/login',
+      headers: { origin: APP_ORIGIN, 'content-type': 'application/json', 'content-length': String(100 * 1024 * 1024) },
+      body: '{"username": "alice", ',
+    });
+    expectError(response, 413, 'PAYLOAD_TOO_LARGE');
+    expect(response.headers.connection).toBe('close');
+  });
+
   it('answers a chunked body that streams past the limit with 413 PAYLOAD_TOO_LARGE', async () => {
     const response = await rawRequest(server.baseURL, {
       method: 'POST',
@@ -157,6 +168,8 @@ describe('request bodies', () => {
     const response = await rawRequest(server.baseURL, { method: 'GET', path: '/auth/me', headers: { 'x-padding': 'a'.repeat(17 * 1024) } });
     expect(response.status).toBe(431);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['cache-control']).toBe('no-store');
     expect(response.body.error.code).toBe('HEADERS_TOO_LARGE');
   });
 
