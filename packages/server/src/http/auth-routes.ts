@@ -147,8 +147,9 @@ export function createAuthRoutes(deps: AuthRoutesDeps): (request: Request, clien
   const identifySessionForLogout = async (request: Request): Promise<string | null> => {
     const authorization = request.headers.get('authorization');
     if (authorization !== null) {
-      const token = authorization.slice(0, 7).toLowerCase() === 'bearer ' ? authorization.slice(7).trim() : '';
-      const result = await deps.tokens.verify(token);
+      // Judged by the header alone, as the guard does: never a fallback to cookies.
+      if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') throw new GatehouseError('INVALID_AUTHORIZATION');
+      const result = await deps.tokens.verify(authorization.slice(7).trim());
       if (!result.ok) throw new GatehouseError(result.code);
       return result.claims.sid;
     }
