@@ -112,6 +112,23 @@ describe('Authorization: Bearer', () => {
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('INVALID_AUTHORIZATION');
   });
+
+  it('judges a logout carrying Authorization by that header alone: Basic is 401 INVALID_AUTHORIZATION and nothing ends', async () => {
+    const { browser } = await signIn();
+    const response = await browser.post('/auth/logout', { headers: { authorization: 'Basic YWxpY2U6eA==' } });
+    expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('INVALID_AUTHORIZATION');
+    expect((await browser.get('/auth/me')).status).toBe(200);
+  });
+
+  it('logs out with a bearer token and no cookies: the token is refused afterwards', async () => {
+    const { accessToken } = await signIn();
+    const logout = await withBearer('POST', '/auth/logout', accessToken);
+    expect(logout.status).toBe(204);
+    const after = await withBearer('GET', '/api/private', accessToken);
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe('SESSION_REVOKED');
+  });
 });
 
 describe('JWT attacks over HTTP against /api/private', () => {
