@@ -184,6 +184,14 @@ describe('request bodies', () => {
     expect(Object.prototype).not.toHaveProperty('admin');
   });
 
+  it.each([
+    { what: 'nested 8000 arrays deep', body: `{"username": ${'['.repeat(8000)}${']'.repeat(8000)}, "password": "x"}` },
+    { what: 'with a thousand unknown keys', body: JSON.stringify(Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i]))) },
+  ])('answers a body $what with 400, not a crash', async ({ body }) => {
+    const response = await server.browser().post('/auth/login', { body, headers: { 'content-type': 'application/json' } });
+    expectError(response, 400, 'VALIDATION_FAILED');
+  });
+
   it('refuses unknown fields (mass assignment: roles) with 400 VALIDATION_FAILED', async () => {
     const response = await server.browser().login({ ...ALICE, roles: ['admin'] } as unknown as typeof ALICE);
     expectError(response, 400, 'VALIDATION_FAILED');

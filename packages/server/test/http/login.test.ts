@@ -179,6 +179,16 @@ describe('login throttling per client IP', () => {
     expectInvalidCredentials(await server.browser().login(UNKNOWN));
   });
 
+  it('does not believe X-Forwarded-For without a configured proxy: rotating it does not escape the IP limit', async () => {
+    for (let i = 1; i <= 3; i++) {
+      const response = await server.browser().post('/auth/login', { json: { username: `nobody-${i}`, password: 'some guess or other' }, headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+      expectInvalidCredentials(response);
+    }
+    const response = await server.browser().post('/auth/login', { json: ALICE, headers: { 'x-forwarded-for': '203.0.113.99' } });
+    expect(response.status).toBe(429);
+    expect(response.body.error.code).toBe('LOGIN_THROTTLED');
+  });
+
   it('throttles parallel guesses across usernames: of 10 concurrent attempts at most 3 are checked', async () => {
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, i) => server.browser().login({ username: `nobody-${i}`, password: 'some guess or other' })),
