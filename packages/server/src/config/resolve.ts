@@ -132,6 +132,14 @@ export function resolveConfig(
       `publicOrigin: ${c.publicOrigin} is plain http on a non-local host; use https, or set allowInsecureHttp: true (never in production)${fromWhere(sources, 'publicOrigin')}`,
     );
   }
+  for (const [i, trusted] of c.trustedOrigins.entries()) {
+    const url = new URL(trusted);
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !c.allowInsecureHttp) {
+      problems.push(
+        `trustedOrigins.${i}: ${trusted} is plain http on a non-local host; use https, or set allowInsecureHttp: true (never in production)${fromWhere(sources, 'trustedOrigins')}`,
+      );
+    }
+  }
   // Browsers keep Secure cookies on http://localhost, so only a non-local plain-http origin loses them.
   const secure = !(plainHTTP && !isLoopbackHost(publicURL.hostname));
 

@@ -35,8 +35,12 @@ export type AccessTokenVerification =
   | { readonly ok: true; readonly claims: AccessTokenClaims }
   | { readonly ok: false; readonly code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' };
 
-/** Longest token `verify` will look at; `issue` refuses to mint anything longer. */
-export const ACCESS_TOKEN_MAX_LENGTH = 4096;
+/**
+ * Longest token `verify` will look at; `issue` refuses to mint anything
+ * longer. Below 4096 so that cookie name plus value stays under the browsers'
+ * 4096-byte limit (a larger cookie is silently dropped).
+ */
+export const ACCESS_TOKEN_MAX_LENGTH = 3968;
 
 /** RFC 9068 header. The alg is fixed here, never read from a token. */
 const HEADER = Object.freeze({ alg: 'HS256', typ: 'at+jwt' } as const);

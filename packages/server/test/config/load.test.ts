@@ -287,6 +287,14 @@ describe('invalid values name the field and where the value came from', () => {
     expect(error.message).toMatch(/trustedOrigins\.1: .*\(from GATEHOUSE_TRUSTED_ORIGINS\)/);
   });
 
+  it('a plain-http trusted origin on a non-local host, unless insecure http is allowed', () => {
+    const env = { GATEHOUSE_TRUSTED_ORIGINS: 'https://ok.example.com,http://other.example.com' };
+    const error = configErrorOf(() => load({ env }));
+    expect(error.message).toMatch(/trustedOrigins\.1: http:\/\/other\.example\.com is plain http.*\(from GATEHOUSE_TRUSTED_ORIGINS\)/);
+    expect(load({ env: { GATEHOUSE_TRUSTED_ORIGINS: 'http://localhost:5173' } }).trustedOrigins).toContain('http://localhost:5173');
+    expect(load({ env: { ...env, GATEHOUSE_ALLOW_INSECURE_HTTP: 'true' } }).trustedOrigins).toContain('http://other.example.com');
+  });
+
   it('a string where the file needs a number', () => {
     const file = writeJSON(join(cwd, DEFAULT_CONFIG_FILE), { port: 'x' });
     const error = configErrorOf(() => load());
