@@ -121,6 +121,18 @@ describe('CSRF: unsafe requests under cookie authentication', () => {
     expect(response.body.error.code).toBe('CSRF_REJECTED');
     expect((await alice.get('/auth/me')).status).toBe(200);
   });
+
+  it('never lets the ambient cookies alone through: a cross-site POST without the token adds nothing', async () => {
+    const browser = await signedIn();
+    expect(browser.cookie(ACCESS)).toBeDefined();
+    const before = await notesOf(browser);
+    const attacker = browser.fork({ origin: EVIL_ORIGIN });
+    attacker.jar.delete('XSRF-TOKEN'); // a cross-site page cannot read the cookie to copy it
+    const response = await attacker.post('/api/notes', { json: { text: 'forged' } });
+    expect(response.status).toBe(403);
+    expect(response.body.error.code).toBe('CSRF_REJECTED');
+    expect(await notesOf(browser)).toEqual(before);
+  });
 });
 
 describe('CSRF: JSON only, so no form or simple request gets through', () => {
@@ -279,17 +291,5 @@ describe('CSRF: anonymous guest forms and routes that skip CSRF', () => {
     const response = await server.browser().post('/api/webhook', { xsrf: false });
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('UNAUTHENTICATED');
-  });
-
-  it('the session cookie alone never authenticates a cross-site POST, even with the access cookie intact', async () => {
-    const browser = await signedIn();
-    expect(browser.cookie(ACCESS)).toBeDefined();
-    const before = await notesOf(browser);
-    const attacker = browser.fork({ origin: EVIL_ORIGIN });
-    attacker.jar.delete('XSRF-TOKEN'); // a cross-site page cannot read the cookie to copy it
-    const response = await attacker.post('/api/notes', { json: { text: 'forged' } });
-    expect(response.status).toBe(403);
-    expect(response.body.error.code).toBe('CSRF_REJECTED');
-    expect(await notesOf(browser)).toEqual(before);
   });
 });
