@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import type { Clock } from './clock.js';
 
 export interface LoginThrottleOptions {
@@ -38,7 +39,41 @@ interface Counted {
 }
 
 /**
- * Slows password guessing per account and per client IP. After the free
+ * The key a client address is throttled under. IPv4: the address. IPv6: its
+ * /64, because a single host or customer is routinely given a whole /64 and
+ * could otherwise rotate through 2^64 addresses, one fresh allowance each.
+ * IPv4-mapped IPv6 addresses count as the IPv4 address.
+ */
+export function ipThrottleKey(ip: string): string {
+  const address = ip.split('%')[0] ?? ip; // drop a zone id (fe80::1%eth0)
+  if (!isIPv6(address)) return ip;
+  const hextets = expandIPv6(address);
+  if (hextets.slice(0, 5).every((h) => h === 0) && hextets[5] === 0xffff) {
+    const [hi = 0, lo = 0] = hextets.slice(6);
+    return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  }
+  return `${hextets.slice(0, 4).map((h) => h.toString(16)).join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (`::` and a trailing dotted IPv4 expanded). */
+function expandIPv6(address: string): number[] {
+  const groups = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const gap = address.indexOf('::');
+  if (gap === -1) return groups(address);
+  const head = groups(address.slice(0, gap));
+  const tail = groups(address.slice(gap + 2));
+  return [...head, ...Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
+/**
+ * Slows password guessing per account and per client IP (per /64 for IPv6). After the free
  * attempts each failure doubles the wait, capped at `maxDelaySeconds`, so a
  * lockout always ends (NIST 800-63B: no permanent lockout). Attempts refused
  * while waiting are not counted: an attacker cannot extend a victim's wait by
@@ -61,7 +96,7 @@ export class LoginThrottle {
   /** Whether a login for `account` from `ip` may be attempted now. Counts nothing; password checks use {@link begin}. */
   check(account: string, ip: string): ThrottleDecision {
     const now = this.#clock.now();
-    const waitMs = Math.max(this.#blockedFor(`a:${account}`, now), this.#blockedFor(`i:${ip}`, now));
+    const waitMs = Math.max(this.#blockedFor(`a:${account}`, now), this.#blockedFor(`i:${ipThrottleKey(ip)}`, now));
     return waitMs > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(waitMs / 1000) } : { allowed: true };
   }
 
@@ -77,7 +112,7 @@ export class LoginThrottle {
     if (!decision.allowed) return decision;
     const now = this.#clock.now();
     const accountKey = `a:${account}`;
-    const ipKey = `i:${ip}`;
+    const ipKey = `i:${ipThrottleKey(ip)}`;
     this.#fail(accountKey, this.#options.accountFreeAttempts, now);
     const counted = this.#fail(ipKey, this.#options.ipFreeAttempts, now);
     let settled = false;
@@ -97,7 +132,7 @@ export class LoginThrottle {
   recordFailure(account: string, ip: string): void {
     const now = this.#clock.now();
     this.#fail(`a:${account}`, this.#options.accountFreeAttempts, now);
-    this.#fail(`i:${ip}`, this.#options.ipFreeAttempts, now);
+    this.#fail(`i:${ipThrottleKey(ip)}`, this.#options.ipFreeAttempts, now);
   }
 
   /** A correct password clears the account's failures; the IP's count stays, so one valid account cannot launder guesses at others. */
