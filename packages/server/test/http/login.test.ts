@@ -209,3 +209,32 @@ describe('login throttling per client IP', () => {
     expect((await server.browser().login(ALICE)).status).toBe(200);
   });
 });
+
+describe('login throttling per client IP behind a trusted proxy', () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await startTestServer({ trustProxy: ['127.0.0.1'], login: { ipFreeAttempts: 3 } });
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  const from = (ip: string, credentials: { username: string; password: string }) =>
+    server.browser().post('/auth/login', { json: credentials, headers: { 'x-forwarded-for': ip } });
+
+  it('throttles the client the proxy names, not the proxy', async () => {
+    for (let i = 1; i <= 3; i++) expectInvalidCredentials(await from('203.0.113.7', { username: `nobody-${i}`, password: 'some guess or other' }));
+    expect((await from('203.0.113.7', ALICE)).status).toBe(429);
+    expect((await from('203.0.113.8', ALICE)).status).toBe(200);
+  });
+
+  it('throttles a whole IPv6 /64, so one host cannot rotate through its 2^64 addresses', async () => {
+    for (const ip of ['2001:db8:1:2::a', '2001:db8:1:2::b', '2001:db8:1:2:0:0:0:c']) {
+      expectInvalidCredentials(await from(ip, { username: 'nobody-here', password: 'some guess or other' }));
+    }
+    const sameNetwork = await from('2001:DB8:1:2:ffff:ffff:ffff:1', ALICE);
+    expect(sameNetwork.status).toBe(429);
+    expect(sameNetwork.body.error.code).toBe('LOGIN_THROTTLED');
+    expect((await from('2001:db8:1:3::1', ALICE)).status).toBe(200);
+  });
+});
