@@ -88,7 +88,11 @@ export function createAuthRoutes(deps: AuthRoutesDeps): (request: Request, clien
   const login: Handler = async (request, client) => {
     requireOrigin(request); // login CSRF: a foreign page must not sign the victim into the attacker's account
     const body = parse(loginBody, await readJSONBody(request, { limitBytes, required: true }));
+    const previous = await cookieSessionId(request);
     const issued = await auth.login(body, client);
+    // A new session token on re-authentication, and the one it replaces ends (ASVS 5.0 7.2.4):
+    // its cookies are overwritten below, so nothing legitimate holds it any more.
+    if (previous !== null && previous !== issued.session.id) await auth.logout(previous, client);
     return jsonResponse(200, { user: issued.user, session: sessionView(issued.session, issued.accessTokenExpiresAt) }, {
       cookies: sessionCookies(issued, issued.csrfToken),
     });
@@ -154,19 +158,22 @@ export function createAuthRoutes(deps: AuthRoutesDeps): (request: Request, clien
       return result.claims.sid;
     }
     requireOrigin(request);
-    const cookieHeader = request.headers.get('cookie');
-    const access = readCookie(cookieHeader, config.cookies.accessName);
-    let sessionId: string | null = null;
-    if (access !== undefined) {
-      const result = await deps.tokens.verify(access);
-      if (result.ok) sessionId = result.claims.sid;
-    }
-    if (sessionId === null) {
-      const refreshToken = readCookie(cookieHeader, config.cookies.refreshName);
-      if (refreshToken !== undefined) sessionId = (await auth.sessionForRefreshToken(refreshToken))?.id ?? null;
-    }
+    const sessionId = await cookieSessionId(request);
     if (sessionId !== null) requireCSRF(request, sessionId);
     return sessionId;
+  };
+
+  /** The session this browser's cookies name: the access token's, or (once it expired) the refresh token's. */
+  const cookieSessionId = async (request: Request): Promise<string | null> => {
+    const cookieHeader = request.headers.get('cookie');
+    const access = readCookie(cookieHeader, config.cookies.accessName);
+    if (access !== undefined) {
+      const result = await deps.tokens.verify(access);
+      if (result.ok) return result.claims.sid;
+    }
+    const refreshToken = readCookie(cookieHeader, config.cookies.refreshName);
+    if (refreshToken === undefined) return null;
+    return (await auth.sessionForRefreshToken(refreshToken))?.id ?? null;
   };
 
   const listSessions: Handler = async (request, client) => {
