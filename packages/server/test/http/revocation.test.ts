@@ -114,6 +114,29 @@ describe('revocation takes effect on the very next request, before the access to
     expect(response.setCookies).toEqual([]);
   });
 
+  it('signing in again in the same browser ends the session it held before (ASVS 5.0 7.2.4)', async () => {
+    const before = await signIn();
+    expect((await before.browser.login(ALICE)).status).toBe(200);
+    await expectRevoked(before);
+    expect((await before.browser.get('/api/private')).status).toBe(200); // the new session
+  });
+
+  it('signing in again ends the previous session even when its access token has expired (found by the refresh cookie)', async () => {
+    const before = await signIn();
+    server.clock.advance(6 * 60_000);
+    expect((await before.browser.login(ALICE)).status).toBe(200);
+    expect((await before.browser.get('/api/private')).status).toBe(200); // the new session
+    const list = await before.browser.get('/auth/sessions');
+    expect(list.body.sessions.map((s: { id: string }) => s.id)).not.toContain(before.sessionId);
+  });
+
+  it('a failed sign-in attempt leaves the current session alone', async () => {
+    const session = await signIn();
+    expect((await session.browser.login({ ...ALICE, password: 'not the password at all' })).status).toBe(401);
+    expect((await session.withBearer()).status).toBe(200);
+    expect((await session.browser.get('/api/private')).status).toBe(200);
+  });
+
   it('keeps refusing a revoked session’s access token until the token itself expires', async () => {
     const session = await signIn();
     const issuedAt = server.clock.now();
