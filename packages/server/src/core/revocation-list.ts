@@ -1,6 +1,13 @@
 import type { Clock } from './clock.js';
 import type { RevocationEvent, Store } from '../store/store.js';
 
+/**
+ * While no event has been seen yet, later reads still bound the history they
+ * read by time, but generously: a day, which is how long the store keeps
+ * revocation events anyway. Once an event has been seen, reads go by sequence only.
+ */
+const HISTORY_AFTER_START_MS = 24 * 3600 * 1000;
+
 /** Why an otherwise valid access token is refused. */
 export type RevocationStatus = 'revoked' | 'stale' | null;
 
@@ -27,6 +34,8 @@ export class RevocationList {
   /** user id → [issued-before (seconds), forget-at (ms)]. */
   readonly #users = new Map<string, readonly [number, number]>();
   #cursor = 0;
+  /** Whether the first read (at start) has happened. */
+  #primed = false;
   #syncing: Promise<void> | undefined;
 
   constructor(store: Store, clock: Clock, options: RevocationListOptions) {
@@ -50,20 +59,27 @@ export class RevocationList {
 
   /** Records a session revocation made by this process. */
   revokeSession(sessionId: string, at: number): void {
-    this.#sessions.set(sessionId, at + this.#retentionMs);
+    const forgetAt = at + this.#retentionMs;
+    if ((this.#sessions.get(sessionId) ?? -Infinity) < forgetAt) this.#sessions.set(sessionId, forgetAt);
   }
 
   /** Records that the user's tokens issued before `at` are stale. */
-  markUserStale(userId: string, at: number): void {
+  markUserStale(userId: string, at: number, rememberFrom: number = at): void {
     const issuedBefore = Math.floor(at / 1000);
     const current = this.#users.get(userId);
-    if (current === undefined || current[0] < issuedBefore) this.#users.set(userId, [issuedBefore, at + this.#retentionMs]);
+    if (current === undefined || current[0] < issuedBefore) this.#users.set(userId, [issuedBefore, rememberFrom + this.#retentionMs]);
   }
 
-  /** Applies one event from the store's feed. */
+  /**
+   * Applies one event from the store's feed. It is remembered for the full
+   * retention from when this process learns of it, not from the writer's
+   * timestamp: another process's clock may lag ours, and a revocation must
+   * not be forgotten the moment it arrives.
+   */
   apply(event: RevocationEvent): void {
-    if (event.kind === 'session') this.revokeSession(event.sessionId, event.at);
-    else this.markUserStale(event.userId, event.at);
+    const learnedAt = Math.max(event.at, this.#clock.now());
+    if (event.kind === 'session') this.revokeSession(event.sessionId, learnedAt);
+    else this.markUserStale(event.userId, event.at, learnedAt);
     if (event.seq > this.#cursor) this.#cursor = event.seq;
   }
 
@@ -81,8 +97,13 @@ export class RevocationList {
 
   async #pull(): Promise<void> {
     const now = this.#clock.now();
-    const events = await this.#store.listRevocations(this.#cursor, now - this.#retentionMs);
+    // Only the very first read (nothing seen yet) skips old history by time. Afterwards every
+    // event past the cursor counts, whatever its timestamp: a writer whose clock lags ours by
+    // more than the retention would otherwise have its revocations skipped for good.
+    const notBefore = this.#cursor === 0 ? now - this.#retentionMs - (this.#primed ? HISTORY_AFTER_START_MS : 0) : Number.MIN_SAFE_INTEGER;
+    const events = await this.#store.listRevocations(this.#cursor, notBefore);
     for (const event of events) this.apply(event);
+    this.#primed = true;
     this.#prune(now);
   }
 
