@@ -26,8 +26,9 @@ export function onSessionEnded(handler) {
 }
 
 /**
- * Read at request time, never cached: the server rotates XSRF-TOKEN on login
- * and refresh, and a stale copy would get the request rejected.
+ * Read at request time, never cached: the server issues a new XSRF-TOKEN on
+ * every login (and on /auth/me when it is missing), and a stale copy would get
+ * the request rejected.
  */
 export function readCookie(name) {
   for (const part of document.cookie.split(';')) {
