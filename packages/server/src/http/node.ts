@@ -120,6 +120,11 @@ const CLIENT_ERROR_BODIES: Readonly<Record<string, readonly [number, string]>> =
   HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE'],
 };
 
+/** Runs the application's handler so that a synchronous throw becomes a rejection, not a crashed process. */
+function runFallback(fallback: NonNullable<NodeServerOptions['fallback']>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => resolve(fallback(req, res)));
+}
+
 /**
  * A `node:http` server that routes `/auth/*` to Gatehouse and everything
  * else to `fallback`. Parser errors get a JSON answer too, never a stack.
@@ -133,7 +138,7 @@ export function createNodeServer(gatehouse: Gatehouse, options: NodeServerOption
       : path === '/auth' || path.startsWith('/auth/') || path.startsWith('/auth?')
       ? handleAuthRequest(gatehouse, req, res)
       : options.fallback !== undefined
-        ? Promise.resolve(options.fallback(req, res))
+        ? runFallback(options.fallback, req, res)
         : sendWebResponse(res, errorResponse(new GatehouseError('NOT_FOUND')));
     work.catch((error: unknown) => {
       gatehouse.logger.error({ err: error }, 'unhandled error');
