@@ -1,4 +1,6 @@
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeServer } from '../../src/http/node.js';
 import { ALICE, APP_ORIGIN, startTestServer, type TestServer } from '../support/test-server.js';
 import type { TestBrowser, TestResponse } from '../support/test-browser.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
@@ -266,5 +268,29 @@ describe('when the store fails', () => {
     expect(JSON.stringify(response.body)).not.toMatch(STACK_LINE);
     expect(JSON.stringify(response.body)).not.toMatch(/sqlite|closed|database/i);
     expect(response.setCookies).toEqual([]);
+  });
+});
+
+describe('when an application route fails', () => {
+  it.each([
+    { what: 'throws synchronously', fallback: (): void => { throw new Error('boom at /srv/app.js:1:1'); } },
+    { what: 'rejects', fallback: async (): Promise<void> => { throw new Error('boom at /srv/app.js:1:1'); } },
+  ])('answers a generic JSON 500 when the fallback $what, and the server keeps serving', async ({ fallback }) => {
+    const app = createNodeServer(server.gatehouse, { fallback });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    const baseURL = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await rawRequest(baseURL, { method: 'GET', path: '/api/anything' });
+        expect(response.status).toBe(500);
+        expect(response.body.error.code).toBe('INTERNAL_ERROR');
+        expect(response.text).not.toMatch(/boom|app\.js/);
+      }
+    } finally {
+      await new Promise<void>((resolve) => {
+        app.close(() => resolve());
+        app.closeAllConnections();
+      });
+    }
   });
 });

@@ -20,6 +20,8 @@ export interface RawRequestOptions {
    * `chunkBytes` until `totalBytes` are written or the server has answered.
    */
   readonly stream?: { readonly chunkBytes: number; readonly totalBytes: number };
+  /** Give up when the connection is idle this long (default 5 s), so a hung server fails fast. */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -47,6 +49,7 @@ export function rawRequest(baseURL: string, options: RawRequestOptions): Promise
     req.on('error', (error) => {
       if (!answered) reject(error);
     });
+    req.setTimeout(options.timeoutMs ?? 5000, () => req.destroy(new Error(`no answer to ${options.method} ${options.path}`)));
     if (options.stream === undefined) {
       req.end(options.body);
       return;
