@@ -225,11 +225,17 @@ export class AuthService {
     const { store, clock, hasher } = this.#d;
     const user = await store.findUserById(userId);
     if (user === null || user.disabled) throw new GatehouseError('UNAUTHENTICATED');
+    // A password check like login's: throttled and audited the same way, so a stolen session cannot guess freely.
+    const detail = { username: user.username, during: 'revoke_all' };
     const decision = this.#d.throttle.begin(user.username, client.ip);
     if (!decision.allowed) {
+      await this.#audit('login_throttled', client, { userId, detail });
       throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
     }
-    if (!(await hasher.verify(user.passwordHash, password))) throw new GatehouseError('INVALID_CREDENTIALS');
+    if (!(await hasher.verify(user.passwordHash, password))) {
+      await this.#audit('login_failed', client, { userId, detail });
+      throw new GatehouseError('INVALID_CREDENTIALS');
+    }
     decision.attempt.succeeded();
     const now = clock.now();
     const ids = await store.revokeUserSessions(userId, 'revoked_all', now);
