@@ -85,6 +85,24 @@ describe('revocation takes effect on the very next request, before the access to
     await expectRevoked(laptop);
   });
 
+  it('revoke-all with a wrong password revokes nothing, is audited, and counts towards the throttle', async () => {
+    const user = await newUser();
+    const { browser } = await signIn(user);
+    const userId = (await server.gatehouse.auth.findUser(user.username)).id;
+    for (let i = 0; i < 5; i++) {
+      const wrong = await browser.post('/auth/sessions/revoke-all', { json: { password: `wrong guess ${i}` } });
+      expect(wrong.body.error.code).toBe('INVALID_CREDENTIALS');
+    }
+    const throttled = await browser.post('/auth/sessions/revoke-all', { json: { password: user.password } });
+    expect(throttled.status).toBe(429);
+    expect(throttled.body.error.code).toBe('LOGIN_THROTTLED');
+    expect((await browser.get('/api/private')).status).toBe(200);
+    const failed = await server.gatehouse.store.listAudit({ userId, type: 'login_failed' });
+    const refused = await server.gatehouse.store.listAudit({ userId, type: 'login_throttled' });
+    expect(failed).toHaveLength(5);
+    expect(refused).toHaveLength(1);
+  });
+
   it('a password change (gatehouse.auth.setPassword)', async () => {
     const user = await newUser();
     const session = await signIn(user);
