@@ -4,8 +4,8 @@
  */
 
 /**
- * The value of the first cookie called `name` in a `Cookie` header, or
- * undefined. Values are returned as sent (Gatehouse's own values are
+ * The value of the cookie called `name` in a `Cookie` header, or undefined
+ * when it is absent or present more than once. Values are returned as sent (Gatehouse's own values are
  * base64url and need no decoding).
  */
 export function readCookie(header: string | null | undefined, name: string): string | undefined {
@@ -27,11 +27,26 @@ export function readCookie(header: string | null | undefined, name: string): str
         valueStart++;
         valueEnd--;
       }
-      return header.slice(valueStart, valueEnd);
+      // A second cookie of the same name means someone else (a sibling
+      // subdomain, "cookie tossing") planted one: we cannot tell which is
+      // ours, so neither is believed.
+      return hasCookieAfter(header, name, end) ? undefined : header.slice(valueStart, valueEnd);
     }
     start = end + 1;
   }
   return undefined;
+}
+
+function hasCookieAfter(header: string, name: string, from: number): boolean {
+  let at = header.indexOf(`${name}=`, from);
+  while (at !== -1) {
+    // Only a match at the start of a pair counts ("XXSRF-TOKEN=" is another cookie).
+    let before = at - 1;
+    while (before >= 0 && header.charCodeAt(before) === 0x20) before--;
+    if (before < 0 || header.charCodeAt(before) === 0x3b) return true;
+    at = header.indexOf(`${name}=`, at + 1);
+  }
+  return false;
 }
 
 export interface CookieAttributes {

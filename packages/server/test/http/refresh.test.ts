@@ -227,3 +227,24 @@ describe('transparent refresh (guard option, refresh cookie on Path=/)', () => {
     expect(setCookie(response, ACCESS)).toBeDefined();
   });
 });
+
+describe('refresh with a tossed duplicate cookie', () => {
+  it('refuses when a second refresh cookie of the same name is present, and consumes nothing', async () => {
+    const { startTestServer, ALICE } = await import('../support/test-server.js');
+    const server = await startTestServer();
+    try {
+      const victim = server.browser();
+      await victim.login(ALICE);
+      const attacker = server.browser();
+      await attacker.login({ username: 'bob', password: 'another long passphrase' });
+      const planted = `__Secure-gh_refresh=${attacker.cookie('__Secure-gh_refresh')}`;
+      const refused = await victim.post('/auth/refresh', { headers: { cookie: `${planted}; ${victim.cookieHeader('/auth/refresh')}` } });
+      expect(refused.status).toBe(401);
+      expect(refused.body.error.code).toBe('REFRESH_TOKEN_INVALID');
+      server.clock.advance(20_000);
+      expect((await attacker.post('/auth/refresh')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
