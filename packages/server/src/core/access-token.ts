@@ -149,6 +149,8 @@ export class AccessTokenService {
     username: string;
     roles: readonly string[];
     sessionId: string;
+    /** The token never outlives this instant (ms since the epoch): the session's absolute expiry. */
+    notAfter?: number;
   }): Promise<{ token: string; claims: AccessTokenClaims }> {
     const { userId, username, roles, sessionId } = subject;
     if (!isNonEmptyString(userId) || !isNonEmptyString(sessionId) || typeof username !== 'string') {
@@ -163,7 +165,7 @@ export class AccessTokenService {
       sid: sessionId,
       jti: randomBytes(16).toString('base64url'),
       iat,
-      exp: iat + this.#options.ttlSeconds,
+      exp: Math.max(iat + 1, Math.min(iat + this.#options.ttlSeconds, Math.floor((subject.notAfter ?? Infinity) / 1000))),
       roles: Object.freeze([...roles]),
       username,
     });

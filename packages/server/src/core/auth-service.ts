@@ -135,7 +135,7 @@ export class AuthService {
   }
 
   async #issue(user: UserRecord, session: SessionRecord, refreshToken: string, csrfToken: string | undefined): Promise<IssuedSession> {
-    const access = await this.#d.tokens.issue({ userId: user.id, username: user.username, roles: user.roles, sessionId: session.id });
+    const access = await this.#d.tokens.issue({ userId: user.id, username: user.username, roles: user.roles, sessionId: session.id, notAfter: session.absoluteExpiresAt });
     return { user: publicUser(user), session, accessToken: access.token, accessTokenExpiresAt: access.claims.exp * 1000, refreshToken, csrfToken };
   }
 

@@ -343,3 +343,13 @@ describe('AccessTokenService: verified-token cache', () => {
     }
   });
 });
+
+describe('AccessTokenService: notAfter', () => {
+  it('never lets a token outlive the session it belongs to', async () => {
+    const notAfter = START + 60_000;
+    const { claims } = await service.issue({ ...SUBJECT, notAfter });
+    expect(claims.exp).toBe(Math.floor(notAfter / 1000));
+    const { claims: uncapped } = await service.issue({ ...SUBJECT, notAfter: START + 3_600_000 });
+    expect(uncapped.exp).toBe(uncapped.iat + OPTIONS.ttlSeconds);
+  });
+});
