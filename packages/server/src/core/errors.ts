@@ -27,6 +27,7 @@ export const ERRORS = {
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
   USERNAME_TAKEN: { status: 409, message: 'That username is already taken.' },
+  KEY_ID_TAKEN: { status: 409, message: 'A signing key with that kid already exists.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
   LOGIN_THROTTLED: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },

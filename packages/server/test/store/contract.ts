@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewSession, NewUser, RotateRefreshTokenInput, Store } from '../../src/store/store.js';
+import type { NewSession, NewSigningKey, NewUser, RotateRefreshTokenInput, Store } from '../../src/store/store.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -377,6 +377,66 @@ export function describeStoreContract(
         expect(await events()).toMatchObject([{ sessionId: revokedLate.session.id, at: before }]);
         expect((await rotate(live.hash, { now: before - MIN })).status).toBe('rotated');
         expect(await store.purgeExpired(before)).toBe(0);
+      });
+    });
+
+    describe('signing keys', () => {
+      const newKey = (over: Partial<NewSigningKey> = {}): NewSigningKey => ({
+        kid: `kid-${randomUUID()}`, alg: 'EdDSA', publicJwk: '{"kty":"OKP","crv":"Ed25519","x":"AAAA"}',
+        encryptedPrivateKey: `v1.${randomUUID()}`, createdAt: T0, activatesAt: T0, ...over,
+      });
+
+      it('starts empty, stores a key exactly as given and lists it with no retirement', async () => {
+        expect(await store.listSigningKeys()).toEqual([]);
+        const input = newKey({ alg: 'ES256', activatesAt: T0 + MIN });
+        const inserted = await store.insertSigningKey(input);
+        expect(inserted).toEqual({ ...input, retiredAt: null });
+        expect(await store.listSigningKeys()).toEqual([inserted]);
+      });
+
+      it('retires every unretired predecessor at the successor\'s activation, in the same call', async () => {
+        const first = await store.insertSigningKey(newKey({ activatesAt: T0 }));
+        const second = await store.insertSigningKey(newKey({ alg: 'RS256', createdAt: T0 + MIN, activatesAt: T0 + 2 * MIN }));
+        const third = await store.insertSigningKey(newKey({ createdAt: T0 + 3 * MIN, activatesAt: T0 + 5 * MIN }));
+        expect(await store.listSigningKeys()).toEqual([
+          { ...first, retiredAt: T0 + 2 * MIN }, // retired once, by the second key; the third does not move it
+          { ...second, retiredAt: T0 + 5 * MIN },
+          third,
+        ]);
+        expect(third.retiredAt).toBeNull();
+      });
+
+      it('lists oldest activation first, then by creation', async () => {
+        const late = newKey({ kid: 'a-late', activatesAt: T0 + 2 * MIN, createdAt: T0 });
+        const early = newKey({ kid: 'b-early', activatesAt: T0, createdAt: T0 + 2 * MIN });
+        const tie = newKey({ kid: 'c-tie', activatesAt: T0, createdAt: T0 + 3 * MIN });
+        await store.insertSigningKey(late);
+        await store.insertSigningKey(early);
+        await store.insertSigningKey(tie);
+        expect((await store.listSigningKeys()).map((k) => k.kid)).toEqual(['b-early', 'c-tie', 'a-late']);
+      });
+
+      it('rejects a duplicate kid with KEY_ID_TAKEN and changes nothing, not even retirements', async () => {
+        const first = await store.insertSigningKey(newKey({ kid: 'k1' }));
+        expect(await code(store.insertSigningKey(newKey({ kid: 'k1', activatesAt: T0 + MIN, publicJwk: '{}' })))).toBe('KEY_ID_TAKEN');
+        expect(await store.listSigningKeys()).toEqual([first]);
+      });
+
+      it('deletes one key by kid and says whether it existed', async () => {
+        const kept = await store.insertSigningKey(newKey());
+        const gone = await store.insertSigningKey(newKey({ activatesAt: T0 + MIN }));
+        expect(await store.deleteSigningKey(gone.kid)).toBe(true);
+        expect(await store.deleteSigningKey(gone.kid)).toBe(false);
+        expect(await store.listSigningKeys()).toEqual([{ ...kept, retiredAt: T0 + MIN }]);
+      });
+
+      it('keeps signing keys across migrate and rejects STORE_UNAVAILABLE once closed', async () => {
+        const key = await store.insertSigningKey(newKey());
+        await store.migrate();
+        expect(await store.listSigningKeys()).toEqual([key]);
+        await store.close();
+        expect(await code(store.listSigningKeys())).toBe('STORE_UNAVAILABLE');
+        expect(await code(store.insertSigningKey(newKey()))).toBe('STORE_UNAVAILABLE');
       });
     });
 

@@ -86,6 +86,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_by_type ON audit_events (type, id);
     `,
   },
+  {
+    version: 2,
+    name: 'signing-keys',
+    // Private keys arrive encrypted; the store never sees them in the clear.
+    sql: `
+      CREATE TABLE signing_keys (
+        kid                   TEXT PRIMARY KEY,
+        alg                   TEXT NOT NULL CHECK (alg IN ('EdDSA', 'ES256', 'RS256')),
+        public_jwk            TEXT NOT NULL,
+        encrypted_private_key TEXT NOT NULL,
+        created_at            INTEGER NOT NULL,
+        activates_at          INTEGER NOT NULL,
+        retired_at            INTEGER
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The highest migration version recorded in `db`, or 0 for a fresh database. */

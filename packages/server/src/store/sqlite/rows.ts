@@ -9,6 +9,8 @@ import type {
   RevocationEvent,
   RevokeReason,
   SessionRecord,
+  SigningAlgorithm,
+  SigningKeyRecord,
   StoredAuditEvent,
   UserRecord,
 } from '../store.js';
@@ -61,6 +63,16 @@ export interface AuditRow {
   ip: string | null;
   user_agent: string | null;
   detail: string | null;
+}
+
+export interface SigningKeyRow {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  encrypted_private_key: string;
+  created_at: number;
+  activates_at: number;
+  retired_at: number | null;
 }
 
 /**
@@ -155,6 +167,15 @@ export function prepareStatements(db: Database.Database) {
       'DELETE FROM sessions WHERE absolute_expires_at < ? OR idle_expires_at < ? OR revoked_at < ?',
     ),
     purgeRevocations: p<[number]>('DELETE FROM revocation_events WHERE at < ?'),
+
+    insertSigningKey: p<[string, string, string, string, number, number]>(
+      `INSERT INTO signing_keys (kid, alg, public_jwk, encrypted_private_key, created_at, activates_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    retireSigningKeys: p<[number, string]>('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL AND kid <> ?'),
+    signingKeyByKid: p<[string], SigningKeyRow>('SELECT * FROM signing_keys WHERE kid = ?'),
+    listSigningKeys: p<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY activates_at, created_at, kid'),
+    deleteSigningKey: p<[string]>('DELETE FROM signing_keys WHERE kid = ?'),
   };
 }
 
@@ -199,6 +220,18 @@ export function toRevocation(row: RevocationRow): RevocationEvent {
     return { seq: row.seq, kind: 'session', sessionId: row.session_id, userId: row.user_id, at: row.at };
   }
   return { seq: row.seq, kind: 'user', userId: row.user_id, at: row.at };
+}
+
+export function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg as SigningAlgorithm, // the table's CHECK constraint admits only these
+    publicJwk: row.public_jwk,
+    encryptedPrivateKey: row.encrypted_private_key,
+    createdAt: row.created_at,
+    activatesAt: row.activates_at,
+    retiredAt: row.retired_at,
+  };
 }
 
 export function toAudit(row: AuditRow): StoredAuditEvent {

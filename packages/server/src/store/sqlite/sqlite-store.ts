@@ -11,12 +11,14 @@ import type {
   AuditEvent,
   AuditEventType,
   NewSession,
+  NewSigningKey,
   NewUser,
   RevocationEvent,
   RevokeReason,
   RotateRefreshTokenInput,
   RotationOutcome,
   SessionRecord,
+  SigningKeyRecord,
   StoredAuditEvent,
   Store,
   UserRecord,
@@ -30,6 +32,7 @@ import {
   toAudit,
   toRevocation,
   toSession,
+  toSigningKey,
   toStoreError,
   toUser,
 } from './rows.js';
@@ -212,6 +215,29 @@ export class SQLiteStore implements Store {
       this.#q.purgeRevocations.run(before);
       return changes;
     });
+  }
+
+  async insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> {
+    return this.#write(() => {
+      try {
+        this.#q.insertSigningKey.run(key.kid, key.alg, key.publicJwk, key.encryptedPrivateKey, key.createdAt, key.activatesAt);
+      } catch (error) {
+        if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new GatehouseError('KEY_ID_TAKEN', { cause: error });
+        throw error;
+      }
+      this.#q.retireSigningKeys.run(key.activatesAt, key.kid);
+      const row = this.#q.signingKeyByKid.get(key.kid);
+      if (row === undefined) throw new Error('Signing key vanished during insert.');
+      return toSigningKey(row);
+    });
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return this.#run(() => this.#q.listSigningKeys.all().map(toSigningKey));
+  }
+
+  async deleteSigningKey(kid: string): Promise<boolean> {
+    return this.#run(() => this.#q.deleteSigningKey.run(kid).changes > 0);
   }
 
   #rotateNow({ presentedHash, successorHash, now, graceMs, idleTimeoutMs }: RotateRefreshTokenInput): RotationOutcome {
