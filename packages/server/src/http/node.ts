@@ -4,6 +4,7 @@ import type { ClientContext } from '../core/auth-service.js';
 import { GatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { Auth, GuardOptions } from './guard.js';
+import { answerAuthRequest, isAuthPath, isRefusedMethod, NodeRequestView } from './adapter-support.js';
 import type { HeaderReader } from './request-origin.js';
 import { readJSONBody } from './request-body.js';
 import { errorResponse, jsonResponse, SECURITY_HEADERS } from './responses.js';
@@ -20,7 +21,7 @@ export function nodeHeaders(req: IncomingMessage): HeaderReader {
 }
 
 /** Converts a Node request into a Web `Request`; the body streams, it is not buffered here. */
-export function toWebRequest(req: IncomingMessage, baseURL: string): Request {
+export function toWebRequest(req: IncomingMessage, baseURL: string, target: string = req.url ?? '/'): Request {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i];
@@ -29,7 +30,7 @@ export function toWebRequest(req: IncomingMessage, baseURL: string): Request {
   }
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
-  return new Request(new URL(req.url ?? '/', baseURL), {
+  return new Request(new URL(target, baseURL), {
     method,
     headers,
     body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
@@ -60,27 +61,22 @@ export function nodeClientContext(gatehouse: Gatehouse, req: IncomingMessage): C
 }
 
 /**
- * Methods no Gatehouse resource supports and that a Web `Request` cannot even
- * carry (the Fetch standard forbids them). TRACE would echo the request,
- * cookies included (cross-site tracing), so it is refused outright.
+ * Answers a Node request under `/auth/` with the Gatehouse engine. `target`
+ * is the request target the engine sees (default `req.url`; frameworks that
+ * rewrite `req.url` under a mount point pass the original).
  */
-const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
-
-function isRefusedMethod(req: IncomingMessage): boolean {
-  return REFUSED_METHODS.has((req.method ?? 'GET').toUpperCase());
+export async function handleAuthRequest(gatehouse: Gatehouse, req: IncomingMessage, res: ServerResponse, target?: string): Promise<void> {
+  await sendWebResponse(res, await nodeAuthResponse(gatehouse, req, target ?? req.url ?? '/'));
 }
 
-/** Answers a Node request under `/auth/` with the Gatehouse engine. */
-export async function handleAuthRequest(gatehouse: Gatehouse, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (isRefusedMethod(req)) return sendWebResponse(res, errorResponse(new GatehouseError('METHOD_NOT_ALLOWED')));
-  let response: Response;
-  try {
-    response = await gatehouse.handle(toWebRequest(req, gatehouse.config.publicOrigin), nodeClientContext(gatehouse, req));
-  } catch (error) {
-    gatehouse.logger.error({ err: error }, 'unhandled error in /auth handler');
-    response = errorResponse(error);
-  }
-  await sendWebResponse(res, response);
+/** The engine's answer to a Node request under `/auth/`, as a Web `Response`; never rejects. */
+export function nodeAuthResponse(gatehouse: Gatehouse, req: IncomingMessage, target: string): Promise<Response> {
+  return answerAuthRequest(
+    gatehouse,
+    req.method,
+    () => toWebRequest(req, gatehouse.config.publicOrigin, target),
+    new NodeRequestView(req, gatehouse),
+  );
 }
 
 /**
@@ -101,7 +97,8 @@ export function nodeGuard(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<Auth | null | undefined> {
   const guard = gatehouse.guard(options);
   return async (req, res) => {
-    const outcome = await guard({ method: req.method ?? 'GET', headers: nodeHeaders(req) }, nodeClientContext(gatehouse, req));
+    const view = new NodeRequestView(req, gatehouse);
+    const outcome = await guard(view, view);
     if (outcome.setCookies.length > 0) res.appendHeader('set-cookie', [...outcome.setCookies]);
     if (outcome.ok) return outcome.auth;
     await sendWebResponse(res, errorResponse(outcome.error));
@@ -133,9 +130,9 @@ function runFallback(fallback: NonNullable<NodeServerOptions['fallback']>, req: 
 export function createNodeServer(gatehouse: Gatehouse, options: NodeServerOptions = {}): Server {
   const server = createServer({ maxHeaderSize: options.maxHeaderSizeBytes ?? 16 * 1024 }, (req, res) => {
     const path = req.url ?? '/';
-    const work = isRefusedMethod(req)
+    const work = isRefusedMethod(req.method)
       ? sendWebResponse(res, errorResponse(new GatehouseError('METHOD_NOT_ALLOWED')))
-      : path === '/auth' || path.startsWith('/auth/') || path.startsWith('/auth?')
+      : isAuthPath(path)
       ? handleAuthRequest(gatehouse, req, res)
       : options.fallback !== undefined
         ? runFallback(options.fallback, req, res)

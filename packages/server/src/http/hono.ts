@@ -1,0 +1,103 @@
+/**
+ * Gatehouse on Hono: `app.use(honoAuth(gatehouse))` answers `/auth/*`,
+ * `honoGuard(gatehouse, options)` protects a route and sets `c.get('auth')`.
+ * Hono speaks Web `Request`/`Response` like the engine, so nothing is
+ * converted. Hono is a peer dependency used for its types only: importing this
+ * module loads no Hono code.
+ *
+ * @packageDocumentation
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { isGatehouseError } from '../core/errors.js';
+import type { Gatehouse } from '../gatehouse.js';
+import { answerAuthRequest, isAuthPath, LazyClientContext } from './adapter-support.js';
+import type { Auth, GuardOptions } from './guard.js';
+import { errorResponse } from './responses.js';
+
+/** The context variables Gatehouse sets: `c.get('auth')`. */
+export interface GatehouseVariables {
+  /** Who is calling, or `null` for an anonymous request the guard allowed (`allowAnonymous`). */
+  auth: Auth | null;
+}
+
+/** A Hono environment with {@link GatehouseVariables}: `new Hono<GatehouseEnv>()`. */
+export interface GatehouseEnv {
+  Variables: GatehouseVariables;
+}
+
+export interface HonoAdapterOptions {
+  /**
+   * The TCP peer's address, for login throttling, the session list and
+   * `trustProxy`. Default: the socket of `@hono/node-server` (`c.env.incoming`);
+   * on other runtimes pass your runtime's `getConnInfo(c).remote.address`.
+   */
+  readonly remoteAddress?: (c: Context) => string | undefined;
+}
+
+/** `@hono/node-server` passes `{ incoming, outgoing }` as the environment. */
+function nodeServerRemoteAddress(c: Context): string | undefined {
+  const env: unknown = c.env;
+  if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
+  const incoming: unknown = env.incoming;
+  if (typeof incoming !== 'object' || incoming === null || !('socket' in incoming)) return undefined;
+  const socket: unknown = incoming.socket;
+  if (typeof socket !== 'object' || socket === null || !('remoteAddress' in socket)) return undefined;
+  return typeof socket.remoteAddress === 'string' ? socket.remoteAddress : undefined;
+}
+
+function clientOf(gatehouse: Gatehouse, c: Context, options: HonoAdapterOptions): LazyClientContext {
+  const remoteAddress = options.remoteAddress ?? nodeServerRemoteAddress;
+  return new LazyClientContext(gatehouse, c.req.raw.headers, () => remoteAddress(c));
+}
+
+/**
+ * Middleware that answers every request under `/auth` (`/auth`, `/auth/…`)
+ * with Gatehouse and passes everything else on.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono<GatehouseEnv>();
+ * app.use(honoAuth(gatehouse));
+ * ```
+ */
+export function honoAuth(gatehouse: Gatehouse, options: HonoAdapterOptions = {}): MiddlewareHandler {
+  return async function gatehouseAuth(c, next) {
+    if (!isAuthPath(c.req.path)) return next();
+    // The method is checked before `c.req.raw` is touched: a Web Request cannot carry TRACE.
+    return answerAuthRequest(gatehouse, c.req.method, () => c.req.raw, clientOf(gatehouse, c, options));
+  };
+}
+
+/**
+ * Middleware that lets a request through only when the guard allows it, and
+ * sets `c.get('auth')` for the handlers after it. A refused request is
+ * answered here (401/403 JSON, the same body as every Gatehouse error; 503 if
+ * a transparent refresh finds the store down); cookies the guard sets are
+ * added to the response either way. Build guards once, at start-up.
+ *
+ * @example
+ * ```ts
+ * app.get('/api/me', honoGuard(gatehouse), (c) => c.json({ user: c.get('auth')?.user }));
+ * ```
+ */
+export function honoGuard(gatehouse: Gatehouse, options?: GuardOptions & HonoAdapterOptions): MiddlewareHandler<GatehouseEnv> {
+  const guard = gatehouse.guard(options);
+  const adapterOptions: HonoAdapterOptions = { remoteAddress: options?.remoteAddress };
+  return async function gatehouseGuard(c, next) {
+    const request = c.req.raw;
+    let outcome;
+    try {
+      outcome = await guard(request, clientOf(gatehouse, c, adapterOptions));
+    } catch (error) {
+      // Only a transparent refresh can get here (the store failed): fail closed, in Gatehouse's JSON.
+      if (!isGatehouseError(error) || error.status >= 500) gatehouse.logger.error({ err: error }, 'guard failed');
+      return errorResponse(error);
+    }
+    if (!outcome.ok) return errorResponse(outcome.error, { cookies: outcome.setCookies });
+    for (const cookie of outcome.setCookies) c.header('set-cookie', cookie, { append: true });
+    c.set('auth', outcome.auth);
+    return next();
+  };
+}
+
+export type { Auth, GuardOptions } from './guard.js';
