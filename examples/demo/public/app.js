@@ -1,7 +1,9 @@
 // Gatehouse demo UI. Server data reaches the DOM only through textContent and
 // createElement: the CSP forbids inline script, and nothing from the server is
 // ever parsed as HTML. index.html holds the static markup; this file fills it.
-import * as api from './api.js';
+// The session itself (who is signed in, refresh, other tabs) is the SDK's job:
+// this file reacts to its events and renders.
+import { api, auth, AuthError } from './auth.js';
 import { addDetail, byId, el, onSubmit } from './dom.js';
 import { describeUserAgent, pluralSeconds, timeElement } from './format.js';
 
@@ -19,6 +21,7 @@ const ui = Object.fromEntries(
 );
 
 let user = null; // the signed-in user, or null
+let view = 'loading';
 let notes = [];
 let sessions = [];
 // Bumped on every view change. Async work captures it and drops its result if
@@ -31,18 +34,24 @@ function setStatus(message, kind = 'info') {
 }
 
 function errorMessage(error) {
-  if (error instanceof api.ApiError) return error.message;
+  if (error instanceof AuthError) return error.message;
   console.error(error); // a bug in this page, not a server answer
   return 'Something went wrong. Please try again.';
 }
 
-/** Show an error unless the session just ended: the signed-out view already said so. */
+/** A 401 that signed us out: the signed-out view has already said why. */
+function sessionEnded(error) {
+  return error instanceof AuthError && error.status === 401 && auth.state === null;
+}
+
+/** Show an error unless the session just ended. */
 function report(error) {
-  if (!error?.sessionEnded) setStatus(errorMessage(error), 'error');
+  if (!sessionEnded(error)) setStatus(errorMessage(error), 'error');
 }
 
 function showView(name) {
   viewEpoch += 1;
+  view = name;
   ui.viewLoading.hidden = name !== 'loading';
   ui.viewSignedOut.hidden = name !== 'signed-out';
   ui.viewSignedIn.hidden = name !== 'signed-in';
@@ -75,8 +84,8 @@ function showSignedIn(signedInUser) {
   ui.roles.replaceChildren(...roles.map((role) => el('span', 'badge', String(role))));
   const epoch = showView('signed-in');
   ui.dashboardTitle.focus(); // the login form just vanished; start keyboard users at the top
-  loadInto(epoch, ui.profileMessage, api.getProfile, renderProfile);
-  loadInto(epoch, ui.notesMessage, api.listNotes, (data) => {
+  loadInto(epoch, ui.profileMessage, () => api('GET', '/api/profile'), renderProfile);
+  loadInto(epoch, ui.notesMessage, () => api('GET', '/api/notes'), (data) => {
     const loaded = Array.isArray(data?.notes) ? data.notes : [];
     // A note added while the list was loading may be missing from this answer; keep it.
     const ids = new Set(loaded.map((note) => note.id));
@@ -99,7 +108,7 @@ async function loadInto(epoch, messageElement, fetcher, render, isStale = () => 
     messageElement.textContent = '';
     render(data);
   } catch (error) {
-    if (epoch !== viewEpoch || isStale() || error?.sessionEnded) return;
+    if (epoch !== viewEpoch || isStale() || sessionEnded(error)) return;
     messageElement.textContent = errorMessage(error);
     messageElement.dataset.kind = 'error';
   }
@@ -137,9 +146,9 @@ function loadSessions() {
   return loadInto(
     viewEpoch,
     ui.sessionsMessage,
-    api.listSessions,
-    (data) => {
-      sessions = Array.isArray(data?.sessions) ? data.sessions : [];
+    () => auth.sessions(),
+    (list) => {
+      sessions = list;
       renderSessions();
     },
     () => version !== sessionsVersion,
@@ -188,11 +197,11 @@ async function revoke(session, button) {
   const epoch = viewEpoch;
   button.disabled = true;
   try {
-    await api.revokeSession(session.id);
+    await auth.revokeSession(session.id);
   } catch (error) {
     if (epoch !== viewEpoch) return;
     button.disabled = false;
-    if (error instanceof api.ApiError && error.status === 404) {
+    if (error instanceof AuthError && error.code === 'SESSION_NOT_FOUND') {
       setStatus('That session had already ended.');
       loadSessions();
     } else {
@@ -200,11 +209,11 @@ async function revoke(session, button) {
     }
     return;
   }
-  if (epoch !== viewEpoch) return;
   if (session.current) {
-    showSignedOut('This device has been signed out.');
+    setStatus('This device has been signed out.'); // the SDK has already switched us to signed out
     return;
   }
+  if (epoch !== viewEpoch) return;
   sessionsVersion += 1; // a load already under way may still list the revoked session
   sessions = sessions.filter((other) => other.id !== session.id);
   renderSessions();
@@ -213,9 +222,9 @@ async function revoke(session, button) {
 }
 
 function loginFailureMessage(error) {
-  if (error instanceof api.ApiError && error.code === 'LOGIN_THROTTLED') {
-    return error.retryAfter
-      ? `Too many attempts, try again in ${pluralSeconds(error.retryAfter)}.`
+  if (error instanceof AuthError && error.code === 'LOGIN_THROTTLED') {
+    return error.retryAfterSeconds
+      ? `Too many attempts, try again in ${pluralSeconds(error.retryAfterSeconds)}.`
       : 'Too many attempts, try again later.';
   }
   return errorMessage(error);
@@ -231,10 +240,9 @@ onSubmit(ui.loginForm, async () => {
     return;
   }
   try {
-    const { user: signedInUser } = await api.login(username, password);
+    await auth.login({ username, password }); // the authenticated event shows the dashboard
     ui.loginPassword.value = '';
     setStatus('');
-    showSignedIn(signedInUser);
   } catch (error) {
     ui.loginError.textContent = loginFailureMessage(error);
     ui.loginPassword.value = '';
@@ -250,7 +258,7 @@ onSubmit(ui.noteForm, async () => {
     return;
   }
   const epoch = viewEpoch;
-  const { note } = await api.addNote(text);
+  const { note } = await api('POST', '/api/notes', { text });
   if (epoch !== viewEpoch) return;
   notes = [...notes.filter((other) => other.id !== note.id), note];
   renderNotes();
@@ -267,47 +275,50 @@ onSubmit(ui.revokeAllForm, async () => {
     return;
   }
   try {
-    await api.revokeAllSessions(password);
+    await auth.revokeAll(password);
   } catch (error) {
     ui.revokeAllPassword.value = '';
     ui.revokeAllPassword.focus();
     throw error;
   }
-  showSignedOut('Signed out on every device.');
+  setStatus('Signed out on every device.');
 }, report);
 
 ui.logout.addEventListener('click', async () => {
   ui.logout.disabled = true;
   try {
-    await api.logout();
+    // Signs out here and in every other tab. It rejects only when the server may
+    // not have ended the session (offline, 5xx): then we stay signed in and say so.
+    await auth.logout();
   } catch (error) {
-    // Stay signed in only if the server may not have ended the session (offline,
-    // 5xx); pretending otherwise would leave a live session behind a login form.
-    if (error instanceof api.ApiError && !error.sessionEnded && (error.status === 0 || error.status >= 500)) {
-      report(error);
-      return;
-    }
+    report(error);
   } finally {
     ui.logout.disabled = false;
   }
-  showSignedOut('You have signed out.');
 });
 
 ui.sessionsReload.addEventListener('click', () => loadSessions());
 
-// Any call that finds the session gone (refresh failed, revoked elsewhere) lands here.
-api.onSessionEnded(() => {
-  if (user) showSignedOut('Your session has ended. Please sign in again.', 'error');
-});
+const SIGNED_OUT_MESSAGES = {
+  logout: ['You have signed out.', 'info'],
+  expired: ['Your session has expired. Please sign in again.', 'error'],
+  revoked: ['Your session was ended, here or on another device. Please sign in again.', 'error'],
+  reused: ['Your session was ended because its sign-in was used from somewhere else. Please sign in again.', 'error'],
+};
+
+// The SDK tells us when someone signs in (here or in another tab) and when the
+// session ends, for whatever reason and wherever it was noticed.
+auth.on('authenticated', (signedInUser) => showSignedIn(signedInUser));
+auth.on('unauthenticated', ({ reason }) => showSignedOut(...(SIGNED_OUT_MESSAGES[reason] ?? SIGNED_OUT_MESSAGES.expired)));
 
 async function start() {
   showView('loading');
   try {
-    const { user: signedInUser } = await api.me();
-    showSignedIn(signedInUser);
+    await auth.getUser(); // signed in: the authenticated event has shown the dashboard
   } catch (error) {
+    if (view !== 'loading') return; // a session that ended has been announced by the event
     // 401 simply means "not signed in"; anything else is worth saying.
-    showSignedOut(error instanceof api.ApiError && error.status === 401 ? '' : errorMessage(error), 'error');
+    showSignedOut(error instanceof AuthError && error.status === 401 ? '' : errorMessage(error), 'error');
   }
 }
 

@@ -9,6 +9,13 @@ import { createNodeServer, createStaticHandler, nodeGuard, readNodeJSONBody, sen
 /** The demo's static SPA (examples/demo/public). */
 export const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
 
+/**
+ * The browser SDK's build (packages/client/dist), served as plain ES modules
+ * under /sdk/: the SPA imports it with no bundler and no inline import map.
+ */
+export const SDK_DIR = dirname(fileURLToPath(import.meta.resolve('@gatehouse/client')));
+const SDK_PREFIX = '/sdk/';
+
 export interface DemoOptions {
   readonly dataDir: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
@@ -71,10 +78,15 @@ export async function createDemo(options: DemoOptions): Promise<Demo> {
   // Notes are kept in memory: the demo is about the session, not the data.
   const notes = new Map<string, Note[]>();
   const serveStatic = createStaticHandler(PUBLIC_DIR);
+  const serveSDK = createStaticHandler(SDK_DIR);
 
   const server = createNodeServer(gatehouse, {
     async fallback(req, res) {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (path.startsWith(SDK_PREFIX) && path.endsWith('.js')) {
+        req.url = path.slice(SDK_PREFIX.length - 1);
+        return serveSDK(req, res);
+      }
       if (!path.startsWith('/api/')) return serveStatic(req, res);
       try {
         if (path === '/api/profile' && (req.method === 'GET' || req.method === 'HEAD')) {

@@ -25,7 +25,16 @@ export async function peekErrorCode(response: Response): Promise<string | undefi
   }
 }
 
-/** An {@link AuthError} for a non-2xx answer. Unknown codes become `BAD_RESPONSE` with the status kept. */
+/**
+ * An {@link AuthError} for a non-2xx answer (reads the body). A body that is
+ * not Gatehouse's error JSON becomes `BAD_RESPONSE`, with the status kept.
+ *
+ * @example
+ * ```ts
+ * const response = await auth.fetch('/api/notes', { method: 'POST', body });
+ * if (!response.ok) throw await errorFromResponse(response);
+ * ```
+ */
 export async function errorFromResponse(response: Response): Promise<AuthError> {
   let code: string | undefined;
   let message: string | undefined;
