@@ -44,7 +44,7 @@ export async function holdFirstResponse(page: Page, method: string, path: string
 
 /**
  * Counts, per path, the response bodies the page's scripts have finished
- * reading (api.js reads every body with `Response.text()`). Call before the
+ * reading (the SDK and the demo read every body with `Response.text()`). Call before the
  * first navigation. When {@link waitForBodiesRead} returns, the app's code that
  * runs on that body has run too: it continues in microtasks, which the browser
  * drains before the next check can run.
