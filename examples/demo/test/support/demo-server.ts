@@ -3,7 +3,27 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Clock } from '@gatehouse/server';
 import { createDemo, type Demo } from '../../src/demo-app.js';
+
+/** The wall clock plus an offset the test moves: tokens expire without waiting for them. */
+export class ShiftedClock implements Clock {
+  #offsetMs = 0;
+  now(): number {
+    return Date.now() + this.#offsetMs;
+  }
+  /** From now on the server believes it is `ms` milliseconds later than it is. */
+  advance(ms: number): void {
+    this.#offsetMs += ms;
+  }
+}
+
+export interface DemoOptions {
+  /** The server's clock (default: the wall clock). */
+  readonly clock?: Clock;
+  /** Extra configuration, such as a short access-token lifetime. */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+}
 
 /** Address the demo binds to. Browsers are pointed at `http://localhost:<port>`, which resolves here. */
 const LOOPBACK = '127.0.0.1';
@@ -47,7 +67,7 @@ async function listen(demo: Demo, port: number): Promise<void> {
  * so a free port is picked first; in the unlikely event another process takes
  * it in between, we try again with a new one.
  */
-export async function startDemo(): Promise<RunningDemo> {
+export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-demo-browser-'));
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -56,7 +76,8 @@ export async function startDemo(): Promise<RunningDemo> {
     const demo = await createDemo({
       dataDir,
       env: {},
-      overrides: { port, host: LOOPBACK, publicOrigin: origin, logLevel: 'silent' },
+      overrides: { port, host: LOOPBACK, publicOrigin: origin, logLevel: 'silent', ...options.overrides },
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
     try {
       await listen(demo, port);
