@@ -1,0 +1,200 @@
+/**
+ * Versioned schema for the PostgreSQL store. Migrations are append-only: never
+ * edit one that has shipped, add a new version instead, because databases in
+ * the field already recorded the old one as applied. The history is this
+ * store's own; it does not follow the SQLite store's version numbers.
+ */
+import { GatehouseError } from '../../core/errors.js';
+import type { Run } from './rows.js';
+
+/** One schema step. `version` starts at 1 and grows by one per migration. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Every migration this build knows, in order. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    // Times are BIGINT milliseconds, as in the store's records, so no time zone ever enters.
+    sql: `
+      CREATE TABLE users (
+        id                 TEXT PRIMARY KEY,
+        username           TEXT NOT NULL UNIQUE,
+        password_hash      TEXT NOT NULL,
+        roles              TEXT[] NOT NULL,
+        disabled           BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at         BIGINT NOT NULL,
+        updated_at         BIGINT NOT NULL,
+        tokens_valid_after BIGINT NOT NULL DEFAULT 0
+      );
+
+      CREATE TABLE sessions (
+        id                  TEXT PRIMARY KEY,
+        user_id             TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at          BIGINT NOT NULL,
+        last_seen_at        BIGINT NOT NULL,
+        idle_expires_at     BIGINT NOT NULL,
+        absolute_expires_at BIGINT NOT NULL,
+        revoked_at          BIGINT,
+        revoke_reason       TEXT,
+        user_agent          TEXT,
+        ip                  TEXT,
+        -- Insertion order, to break ties between sessions created in the same millisecond.
+        ord                 BIGINT GENERATED ALWAYS AS IDENTITY
+      );
+      CREATE INDEX sessions_by_user ON sessions (user_id, created_at);
+      CREATE INDEX sessions_by_absolute_expiry ON sessions (absolute_expires_at);
+      CREATE INDEX sessions_by_idle_expiry ON sessions (idle_expires_at);
+      CREATE INDEX sessions_by_revoked_at ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+
+      CREATE TABLE refresh_tokens (
+        hash       TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        generation INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        rotated_at BIGINT
+      );
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+      -- The database itself guarantees one live token per session, whatever the code does.
+      CREATE UNIQUE INDEX refresh_tokens_one_live ON refresh_tokens (session_id) WHERE rotated_at IS NULL;
+
+      -- No foreign keys: events must outlive the sessions purgeExpired deletes.
+      CREATE TABLE revocation_events (
+        seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('session', 'user')),
+        session_id TEXT,
+        user_id    TEXT NOT NULL,
+        at         BIGINT NOT NULL,
+        CHECK ((kind = 'session') = (session_id IS NOT NULL))
+      );
+      CREATE INDEX revocation_events_by_at ON revocation_events (at);
+
+      -- No foreign keys: failed logins name users that do not exist.
+      -- detail is JSON text, not JSONB: JSONB refuses an escaped NUL, which an attempted username may hold.
+      CREATE TABLE audit_events (
+        id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at         BIGINT NOT NULL,
+        type       TEXT NOT NULL,
+        user_id    TEXT,
+        session_id TEXT,
+        ip         TEXT,
+        user_agent TEXT,
+        detail     TEXT
+      );
+      CREATE INDEX audit_events_by_user ON audit_events (user_id, id);
+      CREATE INDEX audit_events_by_type ON audit_events (type, id);
+
+      -- Private keys arrive encrypted; the store never sees them in the clear.
+      CREATE TABLE signing_keys (
+        kid                   TEXT PRIMARY KEY,
+        alg                   TEXT NOT NULL CHECK (alg IN ('EdDSA', 'ES256', 'RS256')),
+        public_jwk            TEXT NOT NULL,
+        encrypted_private_key TEXT NOT NULL,
+        created_at            BIGINT NOT NULL,
+        activates_at          BIGINT NOT NULL,
+        retired_at            BIGINT
+      );
+    `,
+  },
+];
+
+/**
+ * First half of the advisory-lock key that serialises migrations (the second
+ * is the schema's hash), so concurrent starts of many instances apply each
+ * step once. An arbitrary constant ("GHMG").
+ */
+const MIGRATION_LOCK = 0x47484d47;
+
+/** The highest migration version recorded in `schema`, or 0 when it has none. */
+export async function schemaVersion(run: Run, schema: string): Promise<number> {
+  const { rows } = await run<{ exists: boolean }>(
+    `SELECT to_regclass(format('%I.schema_migrations', $1::text)) IS NOT NULL AS exists`,
+    [schema],
+  );
+  if (rows[0]?.exists !== true) return 0;
+  const max = await run<{ v: number | null }>(
+    `SELECT MAX(version)::int AS v FROM ${quoteIdentifier(schema)}.schema_migrations`,
+  );
+  return max.rows[0]?.v ?? 0;
+}
+
+/**
+ * Brings `schema` (created if missing) up to the newest of `migrations` and
+ * returns the versions it applied, in one transaction on the connection `run` uses. A
+ * transaction-level advisory lock makes instances that start together wait
+ * for each other instead of racing; DDL is transactional in PostgreSQL, so a
+ * failing step leaves the schema as it was.
+ *
+ * Rejects with `STORE_UNAVAILABLE` when the schema was written by a newer
+ * Gatehouse: running old code against a newer schema could corrupt it.
+ */
+export async function applyMigrations(
+  run: Run,
+  schema: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`Migration "${m.name}" must have version ${i + 1}.`);
+  });
+  const table = `${quoteIdentifier(schema)}.schema_migrations`;
+  await run('BEGIN');
+  try {
+    await run('SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))', [MIGRATION_LOCK, schema]);
+    // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists.
+    const found = await run('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (found.rowCount === 0) await run(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
+    await run(`CREATE TABLE IF NOT EXISTS ${table} (
+      version    INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at BIGINT NOT NULL
+    )`);
+    const current = await schemaVersion(run, schema);
+    if (current > migrations.length) throw newerSchema(current, migrations.length);
+    const applied: number[] = [];
+    for (const m of migrations.slice(current)) {
+      // Unqualified names in the migration land in `schema`, whatever the connection's search_path.
+      await run(`SET LOCAL search_path TO ${quoteIdentifier(schema)}`);
+      await run(m.sql);
+      await run(`INSERT INTO ${table} (version, name, applied_at) VALUES ($1, $2, $3)`, [m.version, m.name, Date.now()]);
+      applied.push(m.version);
+    }
+    await run('COMMIT');
+    return applied;
+  } catch (error) {
+    await run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Rejects unless `schema` is at exactly the newest known version: what a
+ * server started with `database.migrate: "manual"` checks instead of migrating.
+ */
+export async function requireCurrentSchema(run: Run, schema: string, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+  const current = await schemaVersion(run, schema);
+  if (current > migrations.length) throw newerSchema(current, migrations.length);
+  if (current < migrations.length) {
+    throw new GatehouseError('STORE_UNAVAILABLE', {
+      message:
+        `The database schema "${schema}" is at version ${current}, but this Gatehouse needs version ${migrations.length}. ` +
+        'Run `gatehouse migrate` (database.migrate is "manual").',
+    });
+  }
+}
+
+function newerSchema(current: number, known: number): GatehouseError {
+  return new GatehouseError('STORE_UNAVAILABLE', {
+    message:
+      `The database schema is at version ${current}, but this Gatehouse only knows up to version ${known}. ` +
+      'It was written by a newer Gatehouse; upgrade Gatehouse instead of downgrading the database.',
+  });
+}
+
+/** `"name"`, for the schema name, which configuration already restricts to `[a-z_][a-z0-9_]*`. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
