@@ -13,12 +13,16 @@ import { resolveClientIP } from './http/client-ip.js';
 import { createGuard, type GuardOptions, type GuardOutcome, type GuardRequest } from './http/guard.js';
 import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
-import { openSQLiteStore } from './store/sqlite/sqlite-store.js';
+import { openConfiguredStore } from './store/open-store.js';
 import type { AuditEvent, Store } from './store/store.js';
 
 export interface CreateGatehouseOptions {
   readonly config: GatehouseConfig;
-  /** Defaults to the SQLite file at `config.databasePath`. A store passed in is not closed by {@link Gatehouse.close}. */
+  /**
+   * Defaults to the store `config.database` names: PostgreSQL when
+   * `database.url` is set, else the SQLite file at `config.databasePath`.
+   * A store passed in is migrated but not closed by {@link Gatehouse.close}.
+   */
   readonly store?: Store;
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -64,15 +68,29 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const ownStore = options.store === undefined;
-  const store = options.store ?? openSQLiteStore({ path: config.databasePath });
-  await store.migrate();
+  let store: Store;
+  if (options.store === undefined) {
+    store = await openConfiguredStore(config, {
+      schema: config.database.migrate === 'manual' ? 'require-current' : 'migrate',
+      onIdleError: (error) => logger.warn({ err: error }, 'an idle database connection failed; it will be replaced'),
+    });
+  } else {
+    store = options.store;
+    await store.migrate();
+  }
 
   const keys = deriveKeyRing(config.secret);
   const tokens = new AccessTokenService(keys.accessToken, config.accessToken, clock);
   const revocations = new RevocationList(store, clock, {
     retentionMs: (config.accessToken.ttlSeconds + config.accessToken.clockToleranceSeconds) * 1000 + 60_000,
   });
-  await revocations.sync();
+  try {
+    await revocations.sync();
+  } catch (error) {
+    // A pool left open would keep the process alive after a failed start.
+    if (ownStore) await store.close();
+    throw error;
+  }
 
   const audit = async (event: AuditEvent): Promise<void> => {
     logger.info({ audit: event.type, userId: event.userId ?? undefined, sessionId: event.sessionId ?? undefined, ip: event.ip ?? undefined }, 'audit');
@@ -100,8 +118,17 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     revocations.sync().catch((error: unknown) => logger.warn({ err: error }, 'revocation sync failed; keeping the last known list'));
   }, options.revocationSyncIntervalMs ?? 250);
   syncTimer.unref();
+  let purging = false;
   const purgeTimer = setInterval(() => {
-    store.purgeExpired(clock.now() - 86_400_000).catch((error: unknown) => logger.warn({ err: error }, 'purging expired sessions failed'));
+    // A purge still running (a large backlog, a slow database) is never joined by a second one.
+    if (purging) return;
+    purging = true;
+    store
+      .purgeExpired(clock.now() - 86_400_000)
+      .catch((error: unknown) => logger.warn({ err: error }, 'purging expired sessions failed'))
+      .finally(() => {
+        purging = false;
+      });
   }, 3_600_000);
   purgeTimer.unref();
 

@@ -5,7 +5,7 @@
  */
 export { createGatehouse, type CreateGatehouseOptions, type Gatehouse, type Guard } from './gatehouse.js';
 export { loadConfig, ENVIRONMENT_VARIABLES, DEFAULT_CONFIG_FILE, type LoadConfigOptions } from './config/load.js';
-export { resolveConfig, type GatehouseConfig, type CookieConfig } from './config/resolve.js';
+export { resolveConfig, type GatehouseConfig, type CookieConfig, type DatabaseConfig } from './config/resolve.js';
 export type { ConfigInput } from './config/schema.js';
 export { GatehouseError, isGatehouseError, ERRORS, type ErrorCode } from './core/errors.js';
 export { systemClock, ManualClock, type Clock } from './core/clock.js';
@@ -13,4 +13,5 @@ export type { AuthService, PublicUser, ClientContext, IssuedSession } from './co
 export type { Auth, GuardOptions, GuardOutcome, GuardRequest } from './http/guard.js';
 export { jsonResponse, errorResponse } from './http/responses.js';
 export { openSQLiteStore, SQLiteStore } from './store/sqlite/sqlite-store.js';
+export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from './store/postgres/open.js';
 export type * from './store/store.js';

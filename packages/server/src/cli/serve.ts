@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createGatehouse } from '../gatehouse.js';
 import { createNodeServer } from '../http/node.js';
 import { createStaticHandler } from '../http/static-files.js';
+import { describeStore } from '../store/open-store.js';
 import { configFromFlags } from './config-from-flags.js';
 import { CLIUsageError, type CLIIO } from './io.js';
 import type { CLIValues } from './main.js';
@@ -31,7 +32,7 @@ export async function serve(values: CLIValues, rest: readonly string[], io: CLII
     throw error;
   }
   const { port } = server.address() as AddressInfo;
-  gatehouse.logger.info({ port, host: config.host, publicOrigin: config.publicOrigin, database: config.databasePath }, 'gatehouse listening');
+  gatehouse.logger.info({ port, host: config.host, publicOrigin: config.publicOrigin, database: describeStore(config) }, 'gatehouse listening');
   const signal = await stopSignal;
   gatehouse.logger.info({ signal }, 'shutting down');
   await new Promise<void>((resolve) => {

@@ -15,6 +15,18 @@ export interface CookieConfig {
   readonly csrfName: string;
 }
 
+/** Which store Gatehouse opens, and how. */
+export interface DatabaseConfig {
+  /** `postgres` when `database.url` is set; otherwise the SQLite file at `databasePath`. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** The PostgreSQL connection string; may hold a password, so never log it. */
+  readonly url: string | undefined;
+  readonly schema: string;
+  readonly migrate: 'on-start' | 'manual';
+  readonly poolSize: number;
+  readonly timeoutSeconds: number;
+}
+
 /** The validated, normalised and frozen configuration every part of Gatehouse reads. */
 export interface GatehouseConfig {
   readonly port: number;
@@ -23,6 +35,7 @@ export interface GatehouseConfig {
   readonly dataDir: string;
   /** Absolute path of the SQLite file. */
   readonly databasePath: string;
+  readonly database: DatabaseConfig;
   readonly publicOrigin: string;
   /** `publicOrigin` plus the configured trusted origins. */
   readonly trustedOrigins: readonly string[];
@@ -210,6 +223,14 @@ export function resolveConfig(
     host: c.host,
     dataDir,
     databasePath: c.database.path === undefined ? resolvePath(dataDir, 'gatehouse.db') : resolvePath(cwd, c.database.path),
+    database: {
+      kind: c.database.url === undefined ? 'sqlite' : 'postgres',
+      url: c.database.url,
+      schema: c.database.schema,
+      migrate: c.database.migrate,
+      poolSize: c.database.poolSize,
+      timeoutSeconds: c.database.timeoutSeconds,
+    },
     publicOrigin: c.publicOrigin,
     trustedOrigins,
     secret,

@@ -31,6 +31,19 @@ const cookieName = z
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
+/** A `postgres:` or `postgresql:` URL. Messages never echo it: it may carry a password. */
+const postgresURL = z.string().refine(
+  (value) => {
+    try {
+      const { protocol } = new URL(value);
+      return protocol === 'postgres:' || protocol === 'postgresql:';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a postgres:// or postgresql:// connection string' },
+);
+
 export const configSchema = z
   .object({
     /** TCP port to listen on. 0 picks a free port. */
@@ -41,11 +54,24 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./.gatehouse'),
     database: z
       .object({
-        /** SQLite file; defaults to `<dataDir>/gatehouse.db`. */
+        /** SQLite file; defaults to `<dataDir>/gatehouse.db`. Unused when `url` is set. */
         path: z.string().min(1).optional(),
+        /** PostgreSQL connection string. When set, PostgreSQL is the store instead of SQLite. */
+        url: postgresURL.optional(),
+        /** PostgreSQL schema holding Gatehouse's tables. */
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier: a-z, 0-9 and _, not starting with a digit, at most 63 characters')
+          .default('public'),
+        /** `on-start`: every start brings the schema up to date. `manual`: only `gatehouse migrate` does; start refuses an old schema. */
+        migrate: z.enum(['on-start', 'manual']).default('on-start'),
+        /** Most PostgreSQL connections per instance. */
+        poolSize: z.number().int().min(1).max(100).default(10),
+        /** Bound on connecting to PostgreSQL and on each statement; past it requests get 503 STORE_UNAVAILABLE. */
+        timeoutSeconds: seconds(1, 60).default(5),
       })
       .strict()
-      .default({}),
+      .default({ schema: 'public', migrate: 'on-start', poolSize: 10, timeoutSeconds: 5 }),
     /** The browser origin the SPA is served from. Trusted for Origin checks; default issuer and audience. */
     publicOrigin: origin.default('http://localhost:8080'),
     /** Further origins allowed to make credentialed state-changing requests. */

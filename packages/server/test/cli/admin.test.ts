@@ -338,7 +338,7 @@ describe('usage errors', () => {
 
 describe('configuration errors', () => {
   it('a missing secret is a configuration error (exit 2) naming secret', async () => {
-    const result = await run(['migrate'], { env: {} });
+    const result = await run(['session', 'list', 'alice'], { env: {} });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^gatehouse: CONFIG_INVALID: Invalid configuration:\n {2}- secret: /);
   });

@@ -191,6 +191,11 @@ describe('sources and precedence', () => {
       GATEHOUSE_SESSION_ABSOLUTE_TIMEOUT_SECONDS: ['700000', 700000],
       GATEHOUSE_ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS: ['7', 7],
       GATEHOUSE_REFRESH_GRACE_SECONDS: ['7', 7],
+      GATEHOUSE_DATABASE_URL: ['postgres://gatehouse@db.internal/gatehouse', 'postgres://gatehouse@db.internal/gatehouse'],
+      GATEHOUSE_DATABASE_SCHEMA: ['gatehouse', 'gatehouse'],
+      GATEHOUSE_DATABASE_MIGRATE: ['manual', 'manual'],
+      GATEHOUSE_DATABASE_POOL_SIZE: ['20', 20],
+      GATEHOUSE_DATABASE_TIMEOUT_SECONDS: ['2', 2],
     };
     writeFileSync(join(cwd, 'secret.txt'), GOOD_SECRET);
     for (const [name, path, kind] of ENVIRONMENT_VARIABLES) {
@@ -242,6 +247,11 @@ function loadWithProbe(env: Record<string, string>): Map<string, unknown> {
     ['host', config.host],
     ['dataDir', config.dataDir === join(cwd, '.gatehouse') ? undefined : config.dataDir.slice(cwd.length + 1)],
     ['database.path', config.databasePath === join(config.dataDir, 'gatehouse.db') ? undefined : config.databasePath.slice(cwd.length + 1)],
+    ['database.url', config.database.url],
+    ['database.schema', config.database.schema],
+    ['database.migrate', config.database.migrate],
+    ['database.poolSize', config.database.poolSize],
+    ['database.timeoutSeconds', config.database.timeoutSeconds],
     ['publicOrigin', config.publicOrigin],
     ['trustedOrigins', config.trustedOrigins.filter((o) => o !== config.publicOrigin)],
     ['secret', config.secret],
@@ -265,6 +275,14 @@ function loadWithProbe(env: Record<string, string>): Map<string, unknown> {
 }
 
 describe('invalid values name the field and where the value came from', () => {
+  it('a database URL that is not PostgreSQL, without echoing it (it may hold a password)', () => {
+    const error = configErrorOf(() => load({ env: { GATEHOUSE_DATABASE_URL: 'mysql://root:hunter2@db/app' } }));
+    expect(error.message).toContain('database.url: must be a postgres:// or postgresql:// connection string (from GATEHOUSE_DATABASE_URL)');
+    expect(error.message).not.toContain('hunter2');
+    expect(load({ env: { GATEHOUSE_DATABASE_URL: 'postgresql://gh@db/app' } }).database.kind).toBe('postgres');
+    expect(load().database).toMatchObject({ kind: 'sqlite', url: undefined });
+  });
+
   it('a non-numeric environment variable', () => {
     const error = configErrorOf(() => load({ env: { GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS: 'abc' } }));
     expect(error.message).toContain('accessToken.ttlSeconds');
@@ -504,7 +522,7 @@ describe('docs/configuration.md matches the code', () => {
   it('the schema has the fields this test expects to walk', () => {
     expect(fields).toContain('accessToken.ttlSeconds');
     expect(fields).toContain('database.path');
-    expect(fields).toHaveLength(31);
+    expect(fields).toHaveLength(36);
   });
 
   it.each(fields)('%s: documented with its default and environment variable', (field) => {

@@ -1,7 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openPostgresStore, type PostgresStore } from '../../src/store/postgres/open.js';
+import { isGatehouseError } from '../../src/core/errors.js';
+import { applyMigrations, MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/open.js';
+import type { Run } from '../../src/store/postgres/rows.js';
+import type { RotationOutcome, Store } from '../../src/store/store.js';
 import { describeStoreContract } from './contract.js';
-import { freshSchema, requirePostgres, type TestSchema } from '../support/postgres.js';
+import { adminClient, freshSchema, requirePostgres, type TestSchema } from '../support/postgres.js';
+import { startTCPProxy, type TCPProxy } from '../support/tcp-proxy.js';
 
 beforeAll(requirePostgres);
 
@@ -16,3 +23,276 @@ describeStoreContract('PostgreSQL', async () => {
     },
   };
 });
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const MIN = 60_000;
+const GRACE = 10_000;
+const IDLE = 30 * MIN;
+
+describe('PostgresStore specifics', () => {
+  let schema: TestSchema;
+  let admin: pg.Client;
+  const opened: Store[] = [];
+  /** A store on this test's schema; each is its own pool, like another Gatehouse instance. */
+  const open = async (options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> => {
+    const store = await openPostgresStore({ url: schema.url, schema: schema.schema, poolSize: 2, ...options });
+    opened.push(store);
+    return store;
+  };
+  const code = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (e as { code?: unknown }).code);
+  const rows = async <R extends pg.QueryResultRow>(sql: string, values: unknown[] = []) =>
+    (await admin.query<R>(sql.replaceAll('$schema', `"${schema.schema}"`), values)).rows;
+  const seed = async (store: Store, over: { idleExpiresAt?: number; absoluteExpiresAt?: number } = {}) => {
+    const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h', roles: [], createdAt: T0 });
+    const hash = `rt-${randomUUID()}`;
+    const session = await store.createSession(
+      { id: randomUUID(), userId: user.id, createdAt: T0, idleExpiresAt: over.idleExpiresAt ?? T0 + IDLE, absoluteExpiresAt: over.absoluteExpiresAt ?? T0 + 86_400_000, userAgent: null, ip: null },
+      hash,
+    );
+    return { user, session, hash };
+  };
+
+  beforeEach(async () => {
+    schema = freshSchema();
+    admin = await adminClient();
+  });
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await admin.end();
+    await schema.drop();
+  });
+
+  describe('refresh rotation under concurrency', () => {
+    /** 20 instances (separate pools, so separate connections) present the same token at once. */
+    const race = async (stores: readonly Store[], presentedHash: string, now: number) => {
+      const successors = stores.map(() => `succ-${randomUUID()}`);
+      const outcomes = await Promise.all(
+        stores.map((store, i) => store.rotateRefreshToken({ presentedHash, successorHash: successors[i] ?? '', now, graceMs: GRACE, idleTimeoutMs: IDLE })),
+      );
+      const winners = successors.filter((_, i) => outcomes[i]?.status === 'rotated');
+      return { outcomes, winners };
+    };
+    const liveTokens = (sessionId: string) =>
+      rows<{ hash: string; generation: number }>('SELECT hash, generation FROM $schema.refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL', [sessionId]);
+
+    it('20 parallel rotations of one token through 20 pools leave exactly one live successor; the rest get grace', async () => {
+      const first = await open();
+      await first.migrate();
+      const stores = [first, ...(await Promise.all(Array.from({ length: 19 }, () => open({ poolSize: 1 }))))];
+      const { session, hash } = await seed(first);
+
+      const round1 = await race(stores, hash, T0 + MIN);
+      expect(round1.winners).toHaveLength(1);
+      const winner = round1.winners[0] ?? '';
+      const losers = round1.outcomes.filter((o) => o.status !== 'rotated');
+      expect(losers).toHaveLength(19);
+      for (const o of losers) expect(o).toMatchObject({ status: 'grace', generationsBehind: 1, liveHash: winner });
+      expect(await liveTokens(session.id)).toEqual([{ hash: winner, generation: 1 }]);
+      expect(await rows('SELECT 1 FROM $schema.refresh_tokens WHERE session_id = $1', [session.id])).toHaveLength(2);
+
+      // Again with the successor, later: still one winner, and the chain stays linear.
+      const round2 = await race(stores, winner, T0 + 2 * MIN);
+      expect(round2.winners).toHaveLength(1);
+      expect(await liveTokens(session.id)).toEqual([{ hash: round2.winners[0], generation: 2 }]);
+      expect((await first.findSession(session.id))?.revokedAt).toBeNull();
+    });
+
+    it('keeps the grace window: a token rotated within it is answered, one rotated before it revokes the session once, even when 20 present it at once', async () => {
+      const first = await open();
+      await first.migrate();
+      const stores = [first, ...(await Promise.all(Array.from({ length: 19 }, () => open({ poolSize: 1 }))))];
+      const { session, hash } = await seed(first);
+      await race(stores.slice(0, 1), hash, T0 + MIN);
+
+      const within = await race(stores, hash, T0 + MIN + GRACE);
+      expect(within.outcomes.every((o) => o.status === 'grace')).toBe(true);
+
+      const after = await race(stores, hash, T0 + MIN + GRACE + 1);
+      const statuses = after.outcomes.map((o: RotationOutcome) => (o.status === 'invalid' ? `invalid/${o.reason}` : o.status));
+      // The first to get the lock detects the theft; everyone queued behind it finds the session already revoked.
+      expect(statuses.filter((s) => s === 'reused')).toHaveLength(1);
+      expect(statuses.filter((s) => s === 'invalid/revoked')).toHaveLength(19);
+      expect(await first.findSession(session.id)).toMatchObject({ revokedAt: T0 + MIN + GRACE + 1, revokeReason: 'refresh_token_reused' });
+      expect(await first.listRevocations(0, 0)).toHaveLength(1);
+    });
+  });
+
+  describe('migrations', () => {
+    it('five instances starting at once apply each migration exactly once, into their own schema', async () => {
+      const stores = await Promise.all(Array.from({ length: 5 }, () => open({ poolSize: 1 })));
+      await Promise.all(stores.map((s) => s.migrate()));
+      expect(await rows('SELECT version, name FROM $schema.schema_migrations ORDER BY version')).toEqual(
+        MIGRATIONS.map(({ version, name }) => ({ version, name })),
+      );
+      const tables = await rows<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema.schema]);
+      expect(tables.map((t) => t.table_name)).toEqual(['audit_events', 'refresh_tokens', 'revocation_events', 'schema_migrations', 'sessions', 'signing_keys', 'users']);
+      await stores[0]?.migrate();
+      expect(await rows('SELECT 1 FROM $schema.schema_migrations')).toHaveLength(MIGRATIONS.length);
+    });
+
+    it('rolls a failing migration back whole, then applies a good one over existing data', async () => {
+      const store = await open();
+      await store.migrate();
+      await seed(store);
+      await admin.query(`SET search_path TO "${schema.schema}"`);
+      const run: Run = (sql, values) => admin.query(sql, values === undefined ? undefined : [...values]);
+      const next = MIGRATIONS.length + 1;
+      const broken = [...MIGRATIONS, { version: next, name: 'broken', sql: 'CREATE TABLE extra (x INTEGER); SELECT * FROM missing;' }];
+      await expect(applyMigrations(run, schema.schema, broken)).rejects.toThrow();
+      expect(await rows('SELECT MAX(version) AS v FROM $schema.schema_migrations')).toEqual([{ v: MIGRATIONS.length }]);
+      expect(await rows(`SELECT to_regclass('$schema.extra') AS t`)).toEqual([{ t: null }]);
+      const good = [...MIGRATIONS, { version: next, name: 'extra', sql: 'CREATE TABLE extra (x INTEGER);' }];
+      expect(await applyMigrations(run, schema.schema, good)).toEqual([next]);
+      expect(await rows('SELECT COUNT(*)::int AS n FROM $schema.users')).toEqual([{ n: 1 }]);
+    });
+
+    it('refuses a schema written by a newer Gatehouse, and one that is not migrated yet when migrations are manual', async () => {
+      const store = await open();
+      expect(await code(store.requireCurrentSchema())).toBe('STORE_UNAVAILABLE');
+      await store.migrate();
+      await store.requireCurrentSchema();
+      await admin.query(`INSERT INTO "${schema.schema}".schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)`);
+      const error = await store.migrate().catch((e: unknown) => e);
+      expect(isGatehouseError(error, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).toMatch(/version 999.*newer Gatehouse/);
+      expect(await code(store.requireCurrentSchema())).toBe('STORE_UNAVAILABLE');
+    });
+  });
+
+  describe('revocation feed', () => {
+    it('a reader following the seq cursor misses no event while many instances revoke at once', async () => {
+      const writers = await Promise.all(Array.from({ length: 4 }, () => open({ poolSize: 3 })));
+      await writers[0]?.migrate();
+      const sessions = await Promise.all(Array.from({ length: 40 }, () => seed(writers[0] as Store)));
+      const reader = await open({ poolSize: 1 });
+      const seen: number[] = [];
+      let cursor = 0;
+      const poll = async () => {
+        for (const e of await reader.listRevocations(cursor, 0)) {
+          seen.push(e.seq);
+          cursor = e.seq;
+        }
+      };
+      let writing = true;
+      const polling = (async () => {
+        while (writing) await poll();
+      })();
+      await Promise.all(sessions.map((s, i) => writers[i % writers.length]?.revokeSession(s.session.id, 'logout', T0 + i)));
+      writing = false;
+      await polling;
+      await poll();
+      const all = (await reader.listRevocations(0, 0)).map((e) => e.seq);
+      expect(all).toHaveLength(40);
+      expect(seen).toEqual(all);
+    });
+  });
+
+  describe('purgeExpired', () => {
+    it('deletes in batches until nothing is left, and two instances purging at once delete each session once', async () => {
+      const a = await open({ purgeBatchSize: 3 });
+      const b = await open({ purgeBatchSize: 3 });
+      await a.migrate();
+      const before = T0 + 60 * MIN;
+      const expired = await Promise.all(Array.from({ length: 20 }, () => seed(a, { idleExpiresAt: before - 1 })));
+      const live = await seed(a, { idleExpiresAt: before + 1 });
+      const [fromA, fromB] = await Promise.all([a.purgeExpired(before), b.purgeExpired(before)]);
+      expect((fromA ?? 0) + (fromB ?? 0)).toBe(20);
+      for (const e of expired) expect(await a.findSessionByRefreshTokenHash(e.hash)).toBeNull();
+      expect(await a.findSession(live.session.id)).not.toBeNull();
+      expect(await rows('SELECT 1 FROM $schema.refresh_tokens')).toHaveLength(1);
+      expect(await a.purgeExpired(before)).toBe(0);
+    });
+  });
+
+  describe('when the database cannot be reached', () => {
+    let proxy: TCPProxy;
+    const viaProxy = () => {
+      const url = new URL(schema.url);
+      url.hostname = '127.0.0.1';
+      url.port = String(proxy.port);
+      return url.toString();
+    };
+    beforeEach(async () => {
+      const target = new URL(schema.url);
+      proxy = await startTCPProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    });
+    afterEach(async () => {
+      await proxy.close();
+    });
+
+    it('rejects with STORE_UNAVAILABLE when nothing listens', async () => {
+      await proxy.close();
+      const store = await open({ url: viaProxy() });
+      const error = await store.migrate().catch((e: unknown) => e);
+      expect(isGatehouseError(error, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).toBe('The session store is unavailable.');
+      expect((error as Error).cause).toBeInstanceOf(Error);
+    });
+
+    it('rejects with STORE_UNAVAILABLE within the timeout when the database stops answering, and recovers', async () => {
+      const direct = await open();
+      await direct.migrate();
+      const { user } = await seed(direct);
+      const store = await open({ url: viaProxy(), timeoutMs: 300, poolSize: 2 });
+      expect(await store.findUserById(user.id)).toMatchObject({ id: user.id });
+
+      proxy.setMode('hang');
+      // An open connection that went silent (read timeout), then new connections that never complete (connect timeout).
+      expect(await code(store.findUserById(user.id))).toBe('STORE_UNAVAILABLE');
+      expect(await code(store.findUserById(user.id))).toBe('STORE_UNAVAILABLE');
+      expect(await code(Promise.all([store.findUserById(user.id), store.findUserById(user.id), store.findUserById(user.id)]))).toBe('STORE_UNAVAILABLE');
+
+      proxy.setMode('forward');
+      expect(await store.findUserById(user.id)).toMatchObject({ id: user.id });
+    });
+
+    it('a transaction cut off half-way leaves nothing written', async () => {
+      const direct = await open();
+      await direct.migrate();
+      const { user, session } = await seed(direct);
+      const store = await open({ url: viaProxy(), poolSize: 1 });
+      await store.findUserById(user.id);
+
+      // Hold the revocation table so disableUser stops after it has updated the user and revoked the session.
+      const holder = await adminClient();
+      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
+      await holder.query('BEGIN');
+      await holder.query(`LOCK TABLE "${schema.schema}".revocation_events IN ACCESS EXCLUSIVE MODE`);
+      const pending = store.disableUser(user.id, T0 + 5).catch((e: unknown) => e);
+      const cutPid = await waitUntilBlockedBy(admin, holderPid);
+      proxy.setMode('reset');
+      const error = await pending;
+      await holder.query('ROLLBACK');
+      await holder.end();
+
+      expect(isGatehouseError(error, 'STORE_UNAVAILABLE')).toBe(true);
+      proxy.setMode('forward');
+      // PostgreSQL rolls the transaction back when it finds its connection gone.
+      await waitUntilGone(admin, cutPid);
+      expect(await direct.findUserById(user.id)).toMatchObject({ disabled: false, tokensValidAfter: 0 });
+      expect(await direct.findSession(session.id)).toMatchObject({ revokedAt: null });
+      expect(await direct.listRevocations(0, 0)).toEqual([]);
+      expect(await store.disableUser(user.id, T0 + 6)).toEqual([session.id]);
+    });
+  });
+});
+
+/** Resolves with the server process id of the first session that waits for a lock `holderPid` holds. */
+async function waitUntilBlockedBy(admin: pg.Client, holderPid: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [holderPid]);
+    if (rows[0] !== undefined) return rows[0].pid;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('no session started waiting for the lock');
+}
+
+/** Resolves once the server process `pid` has ended (and with it, its transaction). */
+async function waitUntilGone(admin: pg.Client, pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+    if (rows.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`server process ${pid} is still there`);
+}
