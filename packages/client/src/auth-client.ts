@@ -299,7 +299,12 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     } catch (cause) {
       throw networkError(cause);
     }
-    if (!response.ok) throw await errorFromResponse(response);
+    if (!response.ok) {
+      const error = await errorFromResponse(response);
+      // The request's own TOKEN_EXPIRED hides the real verdict, which the failed refresh gave: report that one.
+      if (error.code === 'TOKEN_EXPIRED' && state === null && signedOutError !== undefined) throw signedOutError;
+      throw error;
+    }
     return { data: await readJSON<T>(response), response };
   };
 

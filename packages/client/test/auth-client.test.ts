@@ -241,7 +241,7 @@ describe('why a session ended', () => {
     for (const [name, cookie] of stolen) thief.jar.set(name, { ...cookie });
     const victim = tab(thief);
     const events = recordEvents(victim);
-    await expect(victim.getUser()).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
+    await expect(victim.getUser()).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED', status: 401 });
     expect(victim.state).toBeNull();
     expect(events.unauthenticated).toEqual([{ reason: 'reused', error: expect.objectContaining({ code: 'REFRESH_TOKEN_REUSED' }) }]);
   });
