@@ -19,6 +19,9 @@ import { createNodeServer, nodeGuard, sendJSON } from '../../src/http/node.js';
 import { ALICE, APP_ORIGIN, BOB, TEST_SECRET } from '../support/test-server.js';
 import { TestBrowser } from '../support/test-browser.js';
 
+/** An administrator, for role checks. */
+export const CAROL = { username: 'carol', password: 'carol has a long passphrase too' } as const;
+
 export const ADAPTERS = ['node', 'express', 'fastify', 'hono'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
@@ -127,13 +130,22 @@ const MOUNTS: Record<AdapterName, Mount> = { node: mountNode, express: mountExpr
  * `Path=/` so that transparent refresh can be tried.
  */
 export async function startAdapterServer(adapter: AdapterName): Promise<AdapterServer> {
+  return serveApp(adapter, MOUNTS[adapter]);
+}
+
+/**
+ * Gatehouse over a real SQLite file with users alice (role `user`), bob and
+ * carol (role `admin`), behind whatever server `mount` builds, on loopback.
+ */
+export async function serveApp(adapter: AdapterName, mount: (gatehouse: Gatehouse) => Promise<Server>): Promise<AdapterServer> {
   const dataDir = await mkdtemp(join(tmpdir(), `gatehouse-${adapter}-`));
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
   const config = resolveConfig({ secret: TEST_SECRET, dataDir, publicOrigin: APP_ORIGIN, logLevel: 'silent', cookies: { refreshPath: '/' } });
   const gatehouse = await createGatehouse({ config, clock, logger: createLogger('silent'), revocationSyncIntervalMs: 50 });
   await gatehouse.auth.createUser({ ...ALICE, roles: ['user'] });
   await gatehouse.auth.createUser({ ...BOB });
-  const server = await MOUNTS[adapter](gatehouse);
+  await gatehouse.auth.createUser({ ...CAROL, roles: ['admin'] });
+  const server = await mount(gatehouse);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
