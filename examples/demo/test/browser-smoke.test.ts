@@ -115,6 +115,13 @@ describe.skipIf(SKIP_BROWSER_TESTS)('demo in Chromium: a new user signs in', () 
     expect(visible).toMatch(/(^|; )XSRF-TOKEN=/);
     expect(visible).not.toContain('gh_access');
     expect(visible).not.toContain('gh_refresh');
+    // Nor through the newer Cookie Store API.
+    const viaCookieStore = await page.evaluate(async () => {
+      const store = (globalThis as unknown as { cookieStore: { getAll(): Promise<Array<{ name: string }>> } }).cookieStore;
+      return (await store.getAll()).map((c) => c.name);
+    });
+    expect(viaCookieStore).toContain('XSRF-TOKEN');
+    expect(viaCookieStore.filter((name) => name.includes('gh_'))).toEqual([]);
     const jar = new Map((await context.cookies()).map((c) => [c.name, c]));
     expect(jar.get('__Host-gh_access')).toMatchObject({ httpOnly: true, secure: true, path: '/' });
     expect(jar.get('__Secure-gh_refresh')).toMatchObject({ httpOnly: true, secure: true, path: '/auth' });
