@@ -5,7 +5,7 @@ import { AuthService, type ClientContext } from './core/auth-service.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { deriveKeyRing, secretProblem } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { LoginThrottle } from './core/login-throttle.js';
+import { MemoryLoginThrottle, type LoginThrottle } from './core/login-throttle.js';
 import { PasswordHasher } from './core/password.js';
 import { RevocationList } from './core/revocation-list.js';
 import { createAuthRoutes } from './http/auth-routes.js';
@@ -14,7 +14,13 @@ import { createGuard, type GuardOptions, type GuardOutcome, type GuardRequest } 
 import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
 import { openConfiguredStore } from './store/open-store.js';
+import { openRedis } from './redis/connection.js';
+import { RedisLoginThrottle } from './redis/redis-login-throttle.js';
+import { RedisRevocationFeed } from './redis/redis-revocation-feed.js';
 import type { AuditEvent, Store } from './store/store.js';
+
+/** How long start-up waits for Redis before serving without it (sign-in refused, revocations polled). */
+const REDIS_START_WAIT_MS = 5_000;
 
 export interface CreateGatehouseOptions {
   readonly config: GatehouseConfig;
@@ -81,16 +87,29 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
 
   const keys = deriveKeyRing(config.secret);
   const tokens = new AccessTokenService(keys.accessToken, config.accessToken, clock);
+  // With Redis, throttle counters and revocations are shared by every instance; without it, this process keeps them.
+  const redis = config.redis.url === undefined ? undefined : openRedis({ url: config.redis.url, keyPrefix: config.redis.keyPrefix }, logger);
+  if (redis !== undefined && !(await redis.ready(REDIS_START_WAIT_MS))) {
+    logger.error('redis is not reachable yet: sign-in answers 503 THROTTLE_UNAVAILABLE until it is; revocations are read from the store meanwhile');
+  }
   const revocations = new RevocationList(store, clock, {
     retentionMs: (config.accessToken.ttlSeconds + config.accessToken.clockToleranceSeconds) * 1000 + 60_000,
+    maxStalenessMs: config.revocation.maxStalenessSeconds * 1000,
+    ...(redis === undefined ? {} : { feed: new RedisRevocationFeed(redis, logger) }),
   });
   try {
     await revocations.sync();
   } catch (error) {
-    // A pool left open would keep the process alive after a failed start.
+    // A pool or Redis connection left open would keep the process alive after a failed start.
+    await revocations.close();
+    await redis?.close();
     if (ownStore) await store.close();
     throw error;
   }
+  const throttle: LoginThrottle =
+    redis === undefined
+      ? new MemoryLoginThrottle(config.login, clock)
+      : new RedisLoginThrottle(redis.commands, { ...config.login, keyPrefix: config.redis.keyPrefix, logger }, clock);
 
   const audit = async (event: AuditEvent): Promise<void> => {
     logger.info({ audit: event.type, userId: event.userId ?? undefined, sessionId: event.sessionId ?? undefined, ip: event.ip ?? undefined }, 'audit');
@@ -107,17 +126,14 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     tokens,
     hasher,
     revocations,
-    throttle: new LoginThrottle(config.login, clock),
+    throttle,
     audit,
   });
   const cookies = new SessionCookies(config.cookies);
   const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock };
   const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard: createGuard(guardDeps) });
 
-  const syncTimer = setInterval(() => {
-    revocations.sync().catch((error: unknown) => logger.warn({ err: error }, 'revocation sync failed; keeping the last known list'));
-  }, options.revocationSyncIntervalMs ?? 250);
-  syncTimer.unref();
+  const stopPolling = revocations.startPolling({ intervalMs: options.revocationSyncIntervalMs ?? 250, logger });
   let purging = false;
   const purgeTimer = setInterval(() => {
     // A purge still running (a large backlog, a slow database) is never joined by a second one.
@@ -148,8 +164,10 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(syncTimer);
+      stopPolling();
       clearInterval(purgeTimer);
+      await revocations.close();
+      await redis?.close();
       if (ownStore) await store.close();
     },
   };

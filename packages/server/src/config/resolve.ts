@@ -62,6 +62,14 @@ export interface GatehouseConfig {
     readonly maxDelaySeconds: number;
     readonly failureWindowSeconds: number;
   };
+  readonly redis: {
+    /** Undefined: throttling and revocations stay in this process's memory. May hold a password: never log it. */
+    readonly url: string | undefined;
+    readonly keyPrefix: string;
+  };
+  readonly revocation: {
+    readonly maxStalenessSeconds: number;
+  };
   readonly bodyLimitBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly staticDir: string | undefined;
@@ -246,6 +254,8 @@ export function resolveConfig(
     cookies,
     csrfHeaderName: c.csrf.headerName,
     login: c.login,
+    redis: { url: c.redis.url, keyPrefix: c.redis.keyPrefix },
+    revocation: c.revocation,
     bodyLimitBytes: c.bodyLimitBytes,
     logLevel: c.logLevel,
     staticDir: c.staticDir === undefined ? undefined : resolvePath(cwd, c.staticDir),

@@ -44,6 +44,16 @@ const postgresURL = z.string().refine(
   { message: 'must be a postgres:// or postgresql:// connection string' },
 );
 
+// The URL may carry a password, so no message here ever repeats it.
+const redisURL = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0');
+
 export const configSchema = z
   .object({
     /** TCP port to listen on. 0 picks a free port. */
@@ -141,6 +151,28 @@ export const configSchema = z
       })
       .strict()
       .default({ accountFreeAttempts: 5, ipFreeAttempts: 30, maxDelaySeconds: 900, failureWindowSeconds: 3600 }),
+    redis: z
+      .object({
+        /** Shared login throttling and the revocation feed for many instances. Unset: in memory, one instance. */
+        url: redisURL.optional(),
+        /** Prefix of every key and channel, so deployments can share one Redis. */
+        keyPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1-64 letters, digits or : . _ -')
+          .default('gatehouse:'),
+      })
+      .strict()
+      .default({ keyPrefix: 'gatehouse:' }),
+    revocation: z
+      .object({
+        /**
+         * The guard refuses tokens (503 REVOCATION_UNAVAILABLE) once the revocation list has not
+         * been confirmed current (a store read, or a live Redis feed) for this long.
+         */
+        maxStalenessSeconds: seconds(1, 3600).default(10),
+      })
+      .strict()
+      .default({ maxStalenessSeconds: 10 }),
     /** Largest accepted request body. */
     bodyLimitBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -89,7 +89,7 @@ export class AuthService {
     // An unparseable username is throttled under its raw form so that it behaves like any unknown user.
     const throttleKey = username ?? input.username.slice(0, 128);
     // Counted as a failure from here on, so parallel guesses cannot all slip past the check.
-    const decision = throttle.begin(throttleKey, client.ip);
+    const decision = await throttle.begin(throttleKey, client.ip);
     if (!decision.allowed) {
       await this.#audit('login_throttled', client, { detail: { username: throttleKey } });
       throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
@@ -129,7 +129,7 @@ export class AuthService {
       await this.#audit('login_failed', client, { userId: user.id, detail: { username: throttleKey } });
       throw new GatehouseError('INVALID_CREDENTIALS');
     }
-    decision.attempt.succeeded();
+    await decision.attempt.succeeded();
     await this.#audit('login_succeeded', client, { userId: user.id, sessionId: session.id });
     return this.#issue(user, session, refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
   }
@@ -227,7 +227,7 @@ export class AuthService {
     if (user === null || user.disabled) throw new GatehouseError('UNAUTHENTICATED');
     // A password check like login's: throttled and audited the same way, so a stolen session cannot guess freely.
     const detail = { username: user.username, during: 'revoke_all' };
-    const decision = this.#d.throttle.begin(user.username, client.ip);
+    const decision = await this.#d.throttle.begin(user.username, client.ip);
     if (!decision.allowed) {
       await this.#audit('login_throttled', client, { userId, detail });
       throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
@@ -236,7 +236,7 @@ export class AuthService {
       await this.#audit('login_failed', client, { userId, detail });
       throw new GatehouseError('INVALID_CREDENTIALS');
     }
-    decision.attempt.succeeded();
+    await decision.attempt.succeeded();
     const now = clock.now();
     const ids = await store.revokeUserSessions(userId, 'revoked_all', now);
     for (const id of ids) this.#d.revocations.revokeSession(id, now);

@@ -35,6 +35,10 @@ export const ERRORS = {
   // 5xx: never expose details
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong.' },
   STORE_UNAVAILABLE: { status: 503, message: 'The session store is unavailable.' },
+  /** The guard cannot confirm that its revocation list is current (store and Redis feed both failing). */
+  REVOCATION_UNAVAILABLE: { status: 503, message: 'Sessions cannot be verified right now. Try again shortly.' },
+  /** Failed sign-in attempts cannot be counted (Redis unreachable), so no password is checked. */
+  THROTTLE_UNAVAILABLE: { status: 503, message: 'Sign-in is temporarily unavailable. Try again shortly.' },
   // not HTTP: raised at start-up or by the CLI
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
   USER_NOT_FOUND: { status: 404, message: 'No such user.' },

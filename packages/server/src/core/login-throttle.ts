@@ -18,19 +18,38 @@ interface Entry {
   version: number;
 }
 
-/** Outcome of {@link LoginThrottle.check}. */
+/** Outcome of {@link MemoryLoginThrottle.check}. */
 export type ThrottleDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
 /** An attempt {@link LoginThrottle.begin} let through and already counted as a failure. */
 export interface LoginAttempt {
   /** The password was right: clear the account's failures and take back this attempt's count on the IP. */
-  succeeded(): void;
+  succeeded(): Promise<void>;
 }
 
 /** Outcome of {@link LoginThrottle.begin}. */
 export type AttemptDecision =
   | { readonly allowed: true; readonly attempt: LoginAttempt }
   | { readonly allowed: false; readonly retryAfterSeconds: number };
+
+/**
+ * Counts password attempts per account and per client IP. {@link MemoryLoginThrottle}
+ * serves one process; `RedisLoginThrottle` shares the counters between instances.
+ * Both apply the same rule: an attempt counts as a failure from the moment it
+ * is let through, and after the free attempts each failure doubles the wait,
+ * capped at `maxDelaySeconds`.
+ */
+export interface LoginThrottle {
+  /**
+   * Checks and, when allowed, counts the attempt as a failure at once, before
+   * the password is verified. Counting only after the slow hash would let any
+   * number of parallel guesses pass the check before the first failure is
+   * recorded. A wrong password needs nothing more; a right one calls
+   * `attempt.succeeded()`. Rejects with `THROTTLE_UNAVAILABLE` when the
+   * counters cannot be reached: no attempt goes uncounted.
+   */
+  begin(account: string, ip: string): Promise<AttemptDecision>;
+}
 
 interface Counted {
   readonly entry: Entry;
@@ -81,9 +100,10 @@ function expandIPv6(address: string): number[] {
  * moment it is let through ({@link LoginThrottle.begin}), so parallel guesses
  * get no more tries than sequential ones.
  *
- * In memory, per process; many instances share counters through Redis instead.
+ * In memory, per process; many instances share counters through Redis instead
+ * (`RedisLoginThrottle`).
  */
-export class LoginThrottle {
+export class MemoryLoginThrottle implements LoginThrottle {
   readonly #clock: Clock;
   readonly #options: Required<LoginThrottleOptions>;
   readonly #entries = new Map<string, Entry>();
@@ -100,14 +120,8 @@ export class LoginThrottle {
     return waitMs > 0 ? { allowed: false, retryAfterSeconds: Math.ceil(waitMs / 1000) } : { allowed: true };
   }
 
-  /**
-   * Checks and, when allowed, counts the attempt as a failure at once, before
-   * the password is verified. Counting only after the slow hash would let any
-   * number of parallel guesses pass the check before the first failure is
-   * recorded. A wrong password needs nothing more; a right one calls
-   * `attempt.succeeded()`.
-   */
-  begin(account: string, ip: string): AttemptDecision {
+  /** See {@link LoginThrottle.begin}. */
+  async begin(account: string, ip: string): Promise<AttemptDecision> {
     const decision = this.check(account, ip);
     if (!decision.allowed) return decision;
     const now = this.#clock.now();
@@ -119,7 +133,7 @@ export class LoginThrottle {
     return {
       allowed: true,
       attempt: {
-        succeeded: () => {
+        succeeded: async () => {
           if (settled) return;
           settled = true;
           this.#entries.delete(accountKey);

@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
 import type { RevocationEvent, Store } from '../store/store.js';
 
 /**
@@ -8,8 +10,39 @@ import type { RevocationEvent, Store } from '../store/store.js';
  */
 const HISTORY_AFTER_START_MS = 24 * 3600 * 1000;
 
-/** Why an otherwise valid access token is refused. */
-export type RevocationStatus = 'revoked' | 'stale' | null;
+/**
+ * Why an otherwise valid access token is refused: `revoked` (the session
+ * ended), `stale` (the user's earlier tokens were invalidated), or
+ * `unverifiable` (the list has not been confirmed current for longer than
+ * `maxStalenessMs`, so a revocation made elsewhere could be missing).
+ */
+export type RevocationStatus = 'revoked' | 'stale' | 'unverifiable' | null;
+
+/** A revocation as instances tell each other about it (no store sequence number). */
+export type RevocationNotice =
+  | { readonly kind: 'session'; readonly sessionId: string; readonly at: number }
+  | { readonly kind: 'user'; readonly userId: string; readonly at: number };
+
+/** What a {@link RevocationFeed} calls back. */
+export interface RevocationFeedHandlers {
+  /** A notice from another instance (or this one's own, echoed). */
+  receive(notice: RevocationNotice): void;
+  /** The subscription has just been (re)established: read the store now to catch up. */
+  subscribed(): void;
+}
+
+/**
+ * Carries revocations between instances as they happen (Redis pub/sub). The
+ * store stays the record: a feed is only ever a faster way to learn of them.
+ */
+export interface RevocationFeed {
+  /** Tells every instance. Best effort: a failure is logged and the others read the store. */
+  publish(notice: RevocationNotice): void;
+  start(handlers: RevocationFeedHandlers): void;
+  /** `performance.now()` since which the subscription has been unbroken; null while it is down. */
+  readonly subscribedSince: number | null;
+  close(): Promise<void>;
+}
 
 export interface RevocationListOptions {
   /**
@@ -17,13 +50,31 @@ export interface RevocationListOptions {
    * issued before it can still pass its own `exp` check (lifetime + leeway).
    */
   readonly retentionMs: number;
+  /**
+   * After this long without confirming the list is current (a successful store
+   * read, or an unbroken feed), {@link RevocationList.check} answers
+   * `unverifiable`. Default: never.
+   */
+  readonly maxStalenessMs?: number;
+  readonly feed?: RevocationFeed;
+  /** Monotonic milliseconds for staleness (default `performance.now`); the wall clock may jump. */
+  readonly monotonicNow?: () => number;
 }
+
+/** How often to read the store while a configured feed is down: fast enough to keep the feed's promise. */
+const CATCH_UP_INTERVAL_MS = 50;
 
 /**
  * The in-memory answer to "has this session or user been revoked?", so that
  * checking an access token never waits on the database. It is filled from the
- * store's revocation events on start and kept fresh by {@link sync}; revocations
- * made by this process are applied at once.
+ * store's revocation events on start and kept fresh by {@link sync} (polling);
+ * revocations made by this process are applied at once and, with a
+ * {@link RevocationFeed}, reach every other instance within milliseconds.
+ *
+ * The list knows how current it is: it is confirmed up to the start of its
+ * last successful store read, or up to now while the feed's subscription has
+ * been unbroken since before that read. Past `maxStalenessMs` it stops
+ * vouching for tokens (fails closed) until a read succeeds again.
  */
 export class RevocationList {
   readonly #store: Store;
@@ -37,11 +88,40 @@ export class RevocationList {
   /** Whether the first read (at start) has happened. */
   #primed = false;
   #syncing: Promise<void> | undefined;
+  readonly #maxStalenessMs: number;
+  readonly #feed: RevocationFeed | undefined;
+  readonly #monotonicNow: () => number;
+  /** Monotonic start time of the last successful store read. */
+  #syncedAt = -Infinity;
 
   constructor(store: Store, clock: Clock, options: RevocationListOptions) {
     this.#store = store;
     this.#clock = clock;
     this.#retentionMs = options.retentionMs;
+    this.#maxStalenessMs = options.maxStalenessMs ?? Infinity;
+    this.#feed = options.feed;
+    this.#monotonicNow = options.monotonicNow ?? (() => performance.now());
+    this.#feed?.start({
+      receive: (notice) => this.#record(notice, this.#clock.now()),
+      subscribed: () => {
+        // Whatever was published while the subscription was down is in the store.
+        this.sync().catch(() => undefined);
+      },
+    });
+  }
+
+  /**
+   * Whether every revocation up to now is known here: the feed has been
+   * subscribed without a break since before the last store read began.
+   */
+  get live(): boolean {
+    const since = this.#feed?.subscribedSince;
+    return since !== null && since !== undefined && this.#syncedAt >= since;
+  }
+
+  /** Whether the list is recent enough to vouch for tokens (see `maxStalenessMs`). */
+  get current(): boolean {
+    return this.live || this.#monotonicNow() - this.#syncedAt <= this.#maxStalenessMs;
   }
 
   /**
@@ -54,20 +134,33 @@ export class RevocationList {
     // NumericDate has one-second resolution: a token from the same second as
     // the change passes. Security-relevant changes also revoke sessions by id.
     if (user !== undefined && iatSeconds < user[0]) return 'stale';
-    return null;
+    return this.current ? null : 'unverifiable';
   }
 
-  /** Records a session revocation made by this process. */
+  /** Records a session revocation made by this process (already in the store) and tells the other instances. */
   revokeSession(sessionId: string, at: number): void {
-    const forgetAt = at + this.#retentionMs;
-    if ((this.#sessions.get(sessionId) ?? -Infinity) < forgetAt) this.#sessions.set(sessionId, forgetAt);
+    const notice: RevocationNotice = { kind: 'session', sessionId, at };
+    this.#record(notice, at);
+    this.#feed?.publish(notice);
   }
 
-  /** Records that the user's tokens issued before `at` are stale. */
-  markUserStale(userId: string, at: number, rememberFrom: number = at): void {
-    const issuedBefore = Math.floor(at / 1000);
-    const current = this.#users.get(userId);
-    if (current === undefined || current[0] < issuedBefore) this.#users.set(userId, [issuedBefore, rememberFrom + this.#retentionMs]);
+  /** Records that the user's tokens issued before `at` are stale, and tells the other instances. */
+  markUserStale(userId: string, at: number): void {
+    const notice: RevocationNotice = { kind: 'user', userId, at };
+    this.#record(notice, at);
+    this.#feed?.publish(notice);
+  }
+
+  /** Remembers a revocation from `rememberFrom` on for the retention period. */
+  #record(notice: RevocationNotice, rememberFrom: number): void {
+    const forgetAt = Math.max(notice.at, rememberFrom) + this.#retentionMs;
+    if (notice.kind === 'session') {
+      if ((this.#sessions.get(notice.sessionId) ?? -Infinity) < forgetAt) this.#sessions.set(notice.sessionId, forgetAt);
+      return;
+    }
+    const issuedBefore = Math.floor(notice.at / 1000);
+    const current = this.#users.get(notice.userId);
+    if (current === undefined || current[0] < issuedBefore) this.#users.set(notice.userId, [issuedBefore, forgetAt]);
   }
 
   /**
@@ -77,9 +170,7 @@ export class RevocationList {
    * not be forgotten the moment it arrives.
    */
   apply(event: RevocationEvent): void {
-    const learnedAt = Math.max(event.at, this.#clock.now());
-    if (event.kind === 'session') this.revokeSession(event.sessionId, learnedAt);
-    else this.markUserStale(event.userId, event.at, learnedAt);
+    this.#record(event, this.#clock.now());
     if (event.seq > this.#cursor) this.#cursor = event.seq;
   }
 
@@ -96,6 +187,7 @@ export class RevocationList {
   }
 
   async #pull(): Promise<void> {
+    const startedAt = this.#monotonicNow();
     const now = this.#clock.now();
     // Only the very first read (nothing seen yet) skips old history by time. Afterwards every
     // event past the cursor counts, whatever its timestamp: a writer whose clock lags ours by
@@ -104,12 +196,52 @@ export class RevocationList {
     const events = await this.#store.listRevocations(this.#cursor, notBefore);
     for (const event of events) this.apply(event);
     this.#primed = true;
+    this.#syncedAt = Math.max(this.#syncedAt, startedAt);
     this.#prune(now);
+  }
+
+  /**
+   * Reads the store every `intervalMs`, or every 50 ms while a configured feed
+   * is down, so that revocations from other processes still arrive promptly.
+   * Logs failures, and when the list stops (or starts again) vouching for
+   * tokens. Returns a function that stops polling.
+   */
+  startPolling(options: { readonly intervalMs: number; readonly logger: Logger }): () => void {
+    const { logger } = options;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let wasCurrent = true;
+    const tick = async (): Promise<void> => {
+      try {
+        await this.sync();
+      } catch (error) {
+        logger.warn({ err: error }, 'revocation sync failed; keeping the last known list');
+      }
+      const current = this.current;
+      if (wasCurrent && !current) logger.error({ maxStalenessMs: this.#maxStalenessMs }, 'revocation list is stale: refusing access tokens (503 REVOCATION_UNAVAILABLE) until the store can be read');
+      else if (!wasCurrent && current) logger.info('revocation list is current again');
+      wasCurrent = current;
+      if (stopped) return;
+      const catchingUp = this.#feed !== undefined && !this.live;
+      timer = setTimeout(() => void tick(), catchingUp ? Math.min(CATCH_UP_INTERVAL_MS, options.intervalMs) : options.intervalMs);
+      timer.unref();
+    };
+    timer = setTimeout(() => void tick(), options.intervalMs);
+    timer.unref();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
   }
 
   #prune(now: number): void {
     for (const [id, forgetAt] of this.#sessions) if (forgetAt <= now) this.#sessions.delete(id);
     for (const [id, [, forgetAt]] of this.#users) if (forgetAt <= now) this.#users.delete(id);
+  }
+
+  /** Stops listening to the feed. */
+  async close(): Promise<void> {
+    await this.#feed?.close();
   }
 
   /** Number of remembered revocations (for metrics and tests). */

@@ -140,7 +140,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
       if (!result.ok) return fail(result.code);
       const { claims } = result;
       const status = revocations.check(claims.sid, claims.sub, claims.iat);
-      if (status !== null) return fail(status === 'revoked' ? 'SESSION_REVOKED' : 'TOKEN_EXPIRED');
+      if (status !== null) return fail(status === 'revoked' ? 'SESSION_REVOKED' : status === 'stale' ? 'TOKEN_EXPIRED' : 'REVOCATION_UNAVAILABLE');
       return authorize(toAuth(claims, 'bearer'), NO_COOKIES);
     }
 
@@ -168,6 +168,8 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     const { claims } = result;
     const status = revocations.check(claims.sid, claims.sub, claims.iat);
     if (status === 'revoked') return fail('SESSION_REVOKED', deps.cookies.clearSession());
+    // Fail closed, but keep the cookies: the session is probably fine, this instance just cannot tell right now.
+    if (status === 'unverifiable') return fail('REVOCATION_UNAVAILABLE');
     if (status === 'stale') {
       if (transparentRefresh) return refreshInline(request, cookieHeader, unsafe, client);
       return fail('TOKEN_EXPIRED');

@@ -196,6 +196,9 @@ describe('sources and precedence', () => {
       GATEHOUSE_DATABASE_MIGRATE: ['manual', 'manual'],
       GATEHOUSE_DATABASE_POOL_SIZE: ['20', 20],
       GATEHOUSE_DATABASE_TIMEOUT_SECONDS: ['2', 2],
+      GATEHOUSE_REDIS_URL: ['redis://127.0.0.1:6390/2', 'redis://127.0.0.1:6390/2'],
+      GATEHOUSE_REDIS_KEY_PREFIX: ['app1:', 'app1:'],
+      GATEHOUSE_REVOCATION_MAX_STALENESS_SECONDS: ['30', 30],
     };
     writeFileSync(join(cwd, 'secret.txt'), GOOD_SECRET);
     for (const [name, path, kind] of ENVIRONMENT_VARIABLES) {
@@ -267,6 +270,9 @@ function loadWithProbe(env: Record<string, string>): Map<string, unknown> {
     ['session.refreshGraceSeconds', config.session.refreshGraceSeconds],
     ['cookies.sameSite', config.cookies.sameSite.toLowerCase()],
     ['cookies.refreshPath', config.cookies.refreshPath],
+    ['redis.url', config.redis.url],
+    ['redis.keyPrefix', config.redis.keyPrefix],
+    ['revocation.maxStalenessSeconds', config.revocation.maxStalenessSeconds],
     ['bodyLimitBytes', config.bodyLimitBytes],
     ['logLevel', config.logLevel],
     ['staticDir', config.staticDir === undefined ? undefined : config.staticDir.slice(cwd.length + 1)],
@@ -281,6 +287,16 @@ describe('invalid values name the field and where the value came from', () => {
     expect(error.message).not.toContain('hunter2');
     expect(load({ env: { GATEHOUSE_DATABASE_URL: 'postgresql://gh@db/app' } }).database.kind).toBe('postgres');
     expect(load().database).toMatchObject({ kind: 'sqlite', url: undefined });
+  });
+
+  it.each([
+    ['another scheme', 'http://:hunter2-secret@cache.internal:6379'],
+    ['not a URL', 'hunter2-secret@cache.internal'],
+  ])('a redis.url that is %s, without repeating it (it may hold a password)', (_what, url) => {
+    const error = configErrorOf(() => load({ env: { GATEHOUSE_REDIS_URL: url } }));
+    expect(error.message).toContain('redis.url: must be a redis:// or rediss:// URL');
+    expect(error.message).toContain('GATEHOUSE_REDIS_URL');
+    expect(error.message).not.toContain('hunter2');
   });
 
   it('a non-numeric environment variable', () => {
@@ -522,7 +538,7 @@ describe('docs/configuration.md matches the code', () => {
   it('the schema has the fields this test expects to walk', () => {
     expect(fields).toContain('accessToken.ttlSeconds');
     expect(fields).toContain('database.path');
-    expect(fields).toHaveLength(36);
+    expect(fields).toHaveLength(39);
   });
 
   it.each(fields)('%s: documented with its default and environment variable', (field) => {
