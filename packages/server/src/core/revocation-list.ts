@@ -29,6 +29,8 @@ export interface RevocationFeedHandlers {
   receive(notice: RevocationNotice): void;
   /** The subscription has just been (re)established: read the store now to catch up. */
   subscribed(): void;
+  /** The subscription broke: notices may be missed from now on, so poll the store at the catch-up rate. */
+  lost(): void;
 }
 
 /**
@@ -93,6 +95,8 @@ export class RevocationList {
   readonly #monotonicNow: () => number;
   /** Monotonic start time of the last successful store read. */
   #syncedAt = -Infinity;
+  /** Runs the poller's next read now (set while polling). */
+  #wake: (() => void) | undefined;
 
   constructor(store: Store, clock: Clock, options: RevocationListOptions) {
     this.#store = store;
@@ -104,9 +108,11 @@ export class RevocationList {
     this.#feed?.start({
       receive: (notice) => this.#record(notice, this.#clock.now()),
       subscribed: () => {
-        // Whatever was published while the subscription was down is in the store.
-        this.sync().catch(() => undefined);
+        // Whatever was published while the subscription was down is in the store: read it now.
+        if (this.#wake !== undefined) this.#wake();
+        else this.sync().catch(() => undefined);
       },
+      lost: () => this.#wake?.(),
     });
   }
 
@@ -209,27 +215,48 @@ export class RevocationList {
   startPolling(options: { readonly intervalMs: number; readonly logger: Logger }): () => void {
     const { logger } = options;
     let stopped = false;
+    let running = false;
+    let wakeRequested = false;
     let timer: NodeJS.Timeout | undefined;
     let wasCurrent = true;
+    let wasLive = false;
+    const schedule = (delayMs: number): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void tick(), delayMs);
+      timer.unref();
+    };
     const tick = async (): Promise<void> => {
+      running = true;
+      wakeRequested = false;
       try {
         await this.sync();
       } catch (error) {
         logger.warn({ err: error }, 'revocation sync failed; keeping the last known list');
       }
+      running = false;
+      const live = this.live;
+      if (this.#feed !== undefined && live !== wasLive) {
+        if (live) logger.info('revocation feed live: caught up from the store since the subscription began');
+        else logger.warn('revocation feed down: reading the store every 50 ms until it is back');
+      }
+      wasLive = live;
       const current = this.current;
       if (wasCurrent && !current) logger.error({ maxStalenessMs: this.#maxStalenessMs }, 'revocation list is stale: refusing access tokens (503 REVOCATION_UNAVAILABLE) until the store can be read');
       else if (!wasCurrent && current) logger.info('revocation list is current again');
       wasCurrent = current;
       if (stopped) return;
-      const catchingUp = this.#feed !== undefined && !this.live;
-      timer = setTimeout(() => void tick(), catchingUp ? Math.min(CATCH_UP_INTERVAL_MS, options.intervalMs) : options.intervalMs);
-      timer.unref();
+      const catchingUp = this.#feed !== undefined && !live;
+      schedule(wakeRequested ? 0 : catchingUp ? Math.min(CATCH_UP_INTERVAL_MS, options.intervalMs) : options.intervalMs);
     };
-    timer = setTimeout(() => void tick(), options.intervalMs);
-    timer.unref();
+    schedule(0);
+    this.#wake = () => {
+      if (stopped) return;
+      if (running) wakeRequested = true;
+      else schedule(0);
+    };
     return () => {
       stopped = true;
+      this.#wake = undefined;
       clearTimeout(timer);
     };
   }

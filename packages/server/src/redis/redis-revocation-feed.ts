@@ -54,7 +54,9 @@ export class RedisRevocationFeed implements RevocationFeed {
       if (notice !== null) handlers.receive(notice);
     });
     const lost = (): void => {
+      if (this.#subscribedSince === null) return;
       this.#subscribedSince = null;
+      handlers.lost();
     };
     subscriber.on('close', lost);
     subscriber.on('end', lost);

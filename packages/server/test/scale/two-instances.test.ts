@@ -1,0 +1,222 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCLI, startInstance, type InstanceProcess, type LogLine } from '../support/instance-process.js';
+import { startRedisServer, type TestRedis } from '../support/redis-server.js';
+import { TestBrowser, type TestResponse } from '../support/test-browser.js';
+
+/**
+ * The scale-out proof with real processes: two Gatehouse instances (A and B)
+ * on their own ports, sharing one database and one Redis (a redis-server of
+ * this test's own, so it can be killed). The instances poll the store only
+ * every 10 s while the feed is live, so a revocation that arrives within
+ * 100 ms arrived through Redis.
+ *
+ * `npm test` builds first; when running this file alone, run `npx tsc -b packages/server` before.
+ */
+
+const ORIGIN = 'http://localhost:8080';
+const SECRET = `scale-test-secret-${randomBytes(24).toString('base64url')}`;
+const ALICE = { username: 'alice', password: 'correct horse battery staple' };
+const BOB = { username: 'bob', password: 'another long passphrase' };
+const CAROL = { username: 'carol', password: 'a third long passphrase' };
+/** The bound the issue sets for a revocation to reach every instance. */
+const FEED_BOUND_MS = 100;
+
+let dir: string;
+let redis: TestRedis;
+let env: Record<string, string>;
+let a: InstanceProcess;
+let b: InstanceProcess;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'gatehouse-scale-'));
+  redis = await startRedisServer();
+  env = {
+    GATEHOUSE_SECRET: SECRET,
+    GATEHOUSE_DATA_DIR: dir,
+    GATEHOUSE_DATABASE_PATH: join(dir, 'shared.db'),
+    GATEHOUSE_PUBLIC_ORIGIN: ORIGIN,
+    GATEHOUSE_REDIS_URL: redis.url,
+    GATEHOUSE_REDIS_KEY_PREFIX: `gh-scale-${randomBytes(6).toString('hex')}:`,
+    GATEHOUSE_LOG_LEVEL: 'info',
+    FIXTURE_SYNC_INTERVAL_MS: '10000',
+  };
+  for (const user of [ALICE, BOB, CAROL]) await runCLI(['user', 'add', user.username, '--password-stdin'], env, `${user.password}\n`);
+  [a, b] = await Promise.all([startInstance('A', env), startInstance('B', env)]);
+  await Promise.all([a, b].map((instance) => instance.waitForLog(isFeedLive)));
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await redis?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+const isFeedLive = (line: LogLine): boolean => line.msg?.startsWith('revocation feed live') === true;
+
+/** A browser on `instance`. */
+function browserOn(instance: InstanceProcess): TestBrowser {
+  return new TestBrowser(instance.baseURL, ORIGIN);
+}
+
+/** The same browser (its cookies) talking to another instance, as a load balancer would send it. */
+function moveTo(browser: TestBrowser, instance: InstanceProcess): TestBrowser {
+  const moved = browserOn(instance);
+  for (const [name, cookie] of browser.jar) moved.jar.set(name, { ...cookie });
+  return moved;
+}
+
+/** The access token as a bearer token on `instance`: no cookies at all. */
+function bearerOn(instance: InstanceProcess, browser: TestBrowser): () => Promise<TestResponse> {
+  const token = browser.cookie('__Host-gh_access');
+  if (token === undefined) throw new Error('no access cookie');
+  return () => new TestBrowser(instance.baseURL, null).get('/api/private', { headers: { authorization: `Bearer ${token}` } });
+}
+
+/** Asks until the answer is 401 SESSION_REVOKED; returns the milliseconds since `since`. Every answer before must be 200. */
+async function msUntilRevoked(ask: () => Promise<TestResponse>, since: number, giveUpMs = 5_000): Promise<number> {
+  for (;;) {
+    const response = await ask();
+    const elapsed = performance.now() - since;
+    if (response.status === 401) {
+      expect(response.body.error.code).toBe('SESSION_REVOKED');
+      return elapsed;
+    }
+    expect(response.status).toBe(200);
+    if (elapsed > giveUpMs) throw new Error(`still accepted ${Math.round(elapsed)} ms after the revocation`);
+  }
+}
+
+async function signIn(instance: InstanceProcess, credentials: { username: string; password: string }): Promise<{ browser: TestBrowser; sessionId: string }> {
+  const browser = browserOn(instance);
+  const login = await browser.login(credentials);
+  expect(login.status, JSON.stringify(login.body)).toBe(200);
+  return { browser, sessionId: login.body.session.id as string };
+}
+
+/**
+ * Signs alice in on both, revokes the session on `observer` from the one on
+ * `revoker` (`DELETE /auth/sessions/:id`), and measures from `revoker`'s answer
+ * until `observer` refuses the revoked access token. Three rounds.
+ */
+async function revocationLatencies(revoker: InstanceProcess, observer: InstanceProcess): Promise<number[]> {
+  const samples: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const laptop = await signIn(revoker, ALICE);
+    const phone = await signIn(observer, ALICE);
+    const phoneOnObserver = bearerOn(observer, phone.browser);
+    expect((await phoneOnObserver()).status).toBe(200);
+    const revoke = await laptop.browser.delete(`/auth/sessions/${phone.sessionId}`);
+    const revokedAt = performance.now();
+    expect(revoke.status).toBe(204);
+    samples.push(await msUntilRevoked(phoneOnObserver, revokedAt));
+  }
+  return samples;
+}
+
+/**
+ * Each sample is an upper bound that includes one HTTP round trip to the
+ * observer. The median must be within the issue's 100 ms; a single sample may
+ * take longer (a GC pause or a busy core on a shared 2-core machine), up to 250 ms.
+ */
+function expectWithinFeedBound(samples: readonly number[], direction: string): void {
+  const sorted = [...samples].sort((x, y) => x - y);
+  const shown = `${direction}: ${samples.map((ms) => ms.toFixed(1)).join(', ')} ms`;
+  expect(sorted[1], shown).toBeLessThanOrEqual(FEED_BOUND_MS);
+  expect(sorted[2], shown).toBeLessThanOrEqual(250);
+}
+
+describe('two instances sharing one database and one Redis', () => {
+  it('a session opened on A is refreshed on B and works on both', async () => {
+    const { browser } = await signIn(a, ALICE);
+    const onB = moveTo(browser, b);
+    const refresh = await onB.post('/auth/refresh');
+    expect(refresh.status).toBe(200);
+    expect((await onB.get('/api/private')).status).toBe(200);
+    expect((await moveTo(onB, a).get('/api/private')).status).toBe(200);
+  });
+
+  it(`a session revoked on A is refused on B within ${FEED_BOUND_MS} ms, and the other way round (through the Redis feed: the store is polled only every 10 s)`, async () => {
+    const aToB = await revocationLatencies(a, b);
+    const bToA = await revocationLatencies(b, a);
+    expectWithinFeedBound(aToB, 'A → B');
+    expectWithinFeedBound(bToA, 'B → A');
+  });
+
+  it('counts failed logins across both: of 50 simultaneous wrong passwords for bob, spread over A and B, only the free 5 are checked', async () => {
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => browserOn(i % 2 === 0 ? a : b).login({ username: BOB.username, password: `wrong guess number ${i}` })),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const checked = answers.filter((response) => response.body.error.code === 'INVALID_CREDENTIALS').length;
+    const throttled = answers.filter((response) => response.body.error.code === 'LOGIN_THROTTLED');
+    expect(checked + throttled.length).toBe(50);
+    // Five free attempts; after that the waits are 1 s, 2 s, 4 s …, so a burst that lasted
+    // `seconds` can earn k more only if 2^k - 1 <= seconds. On a quick machine that is none.
+    const earned = Math.floor(Math.log2(1 + seconds));
+    expect(checked, `${checked} passwords checked in a burst of ${seconds.toFixed(2)} s`).toBeGreaterThanOrEqual(5);
+    expect(checked, `${checked} passwords checked in a burst of ${seconds.toFixed(2)} s`).toBeLessThanOrEqual(5 + earned);
+    for (const response of throttled) expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  describe('Redis killed mid-test', () => {
+    let survivor: { browser: TestBrowser; sessionId: string };
+    let victim: { browser: TestBrowser; sessionId: string };
+    /** Log lengths of A and B when Redis was killed. */
+    let killedAt: [number, number];
+
+    beforeAll(async () => {
+      survivor = await signIn(a, CAROL);
+      victim = await signIn(b, CAROL);
+      const fromA = a.logs.length;
+      const fromB = b.logs.length;
+      killedAt = [fromA, fromB];
+      await redis.kill();
+      // Both instances have noticed (the connection was reset), so what follows is the outage, not a race with it.
+      await Promise.all([
+        a.waitForLog((line) => line.msg === 'revocation feed down: reading the store every 50 ms until it is back', { from: fromA }),
+        b.waitForLog((line) => line.msg === 'revocation feed down: reading the store every 50 ms until it is back', { from: fromB }),
+      ]);
+    });
+
+    it('sign-in fails closed on both: 503 THROTTLE_UNAVAILABLE, even with the right password, and no password is checked', async () => {
+      for (const instance of [a, b]) {
+        const response = await browserOn(instance).login(ALICE);
+        expect(response.status).toBe(503);
+        expect(response.body.error.code).toBe('THROTTLE_UNAVAILABLE');
+        expect(response.setCookies).toEqual([]);
+      }
+    });
+
+    it('sessions that were not revoked keep working and refresh, on both', async () => {
+      expect((await survivor.browser.get('/api/private')).status).toBe(200);
+      const onB = moveTo(survivor.browser, b);
+      expect((await onB.post('/auth/refresh')).status).toBe(200);
+      expect((await onB.get('/api/private')).status).toBe(200);
+    });
+
+    it('a revocation on A still reaches B, through the store (polled every 50 ms while the feed is down)', async () => {
+      const victimOnB = bearerOn(b, victim.browser);
+      expect((await victimOnB()).status).toBe(200);
+      const revoke = await survivor.browser.delete(`/auth/sessions/${victim.sessionId}`);
+      const revokedAt = performance.now();
+      expect(revoke.status).toBe(204);
+      const elapsed = await msUntilRevoked(victimOnB, revokedAt);
+      // The documented bound is the 50 ms poll plus one store read; the slack is for a loaded machine.
+      expect(elapsed, `refused on B ${elapsed.toFixed(1)} ms after A answered`).toBeLessThanOrEqual(1_000);
+    });
+
+    it('recovers when Redis returns: each instance catches up from the store, then the feed is trusted again', async () => {
+      await redis.restart();
+      await Promise.all([a.waitForLog(isFeedLive, { from: killedAt[0], timeoutMs: 15_000 }), b.waitForLog(isFeedLive, { from: killedAt[1], timeoutMs: 15_000 })]);
+      expect((await browserOn(a).login(ALICE)).status).toBe(200);
+      expect((await browserOn(b).login(ALICE)).status).toBe(200);
+      expectWithinFeedBound(await revocationLatencies(b, a), 'B → A after the outage');
+    });
+  });
+});
