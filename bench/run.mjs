@@ -177,12 +177,16 @@ const own = (fw, alg) => (result.get(`${fw}-${alg}`) && result.get(`${fw}-open`)
 const bestPeer = Math.max(...['express-jwt', 'fastify-jwt', 'hono-jwt', 'better-auth', 'better-auth-cache'].map((id) => ratio(id) ?? 0));
 const worstGatehouse = Math.min(...['node-hs256', 'fastify-hs256', 'express-hs256', 'hono-hs256'].map((id) => ratio(id) ?? Infinity));
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
+// Before the run, only this process should be running; anything above half a core means company.
+const busy = loadBefore[0] > 0.5;
 const command = `${Object.entries({ BENCH_ROUNDS: ROUNDS, BENCH_SECONDS: SECONDS, BENCH_CONNECTIONS: CONNECTIONS })
   .map(([k, v]) => `${k}=${v}`)
   .join(' ')} npm run bench`;
 
 const tables = `Run ${startedAt.toISOString()} on ${cores} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${wrkVersion.replace(/ \[.*$/, '')}.
-Load average before / after: ${loadBefore.map((x) => x.toFixed(2)).join(' ')} / ${loadAfter.map((x) => x.toFixed(2)).join(' ')} (a busy machine makes every figure noisy; ratios hold up better than req/s).
+Load average before / after: ${loadBefore.map((x) => x.toFixed(2)).join(' ')} / ${loadAfter.map((x) => x.toFixed(2)).join(' ')}.${busy ? `
+
+**The machine was busy (1-minute load average ${loadBefore[0].toFixed(2)} before the run, on ${cores} cores): other processes shared the cores, so these figures are not representative. Run it again on a quiet machine.**` : ''}
 
 Command: \`${command}\` — ${ROUNDS} interleaved rounds × ${SECONDS} s per target after a ${WARMUP_SECONDS} s warm-up, \`wrk -t1 -c${CONNECTIONS} --latency\`${cores >= 2 ? ' pinned with `taskset -c 1`, every app pinned to core 0' : ' (one core: no pinning)'}, medians. Every app is checked first: 200 with the user, and for guarded routes 401 without credentials.
 
