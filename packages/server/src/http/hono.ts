@@ -7,10 +7,11 @@
  *
  * @packageDocumentation
  */
+import { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
-import { answerAuthRequest, isAuthPath, LazyClientContext } from './adapter-support.js';
+import { answerAuthRequest, isAuthPath, LazyClientContext, NodeRequestView } from './adapter-support.js';
 import type { Auth, GuardOptions } from './guard.js';
 import { errorResponse } from './responses.js';
 
@@ -30,19 +31,25 @@ export interface HonoAdapterOptions {
    * The TCP peer's address, for login throttling, the session list and
    * `trustProxy`. Default: the socket of `@hono/node-server` (`c.env.incoming`);
    * on other runtimes pass your runtime's `getConnInfo(c).remote.address`.
+   * Given this, the guard reads the Web `Request` (`c.req.raw`) rather than
+   * Node's request, whatever the runtime.
    */
   readonly remoteAddress?: (c: Context) => string | undefined;
 }
 
-/** `@hono/node-server` passes `{ incoming, outgoing }` as the environment. */
-function nodeServerRemoteAddress(c: Context): string | undefined {
+/**
+ * The Node request under `@hono/node-server`, which passes `{ incoming, outgoing }`
+ * as the environment; undefined on other runtimes.
+ */
+function nodeIncoming(c: Context): IncomingMessage | undefined {
   const env: unknown = c.env;
   if (typeof env !== 'object' || env === null || !('incoming' in env)) return undefined;
   const incoming: unknown = env.incoming;
-  if (typeof incoming !== 'object' || incoming === null || !('socket' in incoming)) return undefined;
-  const socket: unknown = incoming.socket;
-  if (typeof socket !== 'object' || socket === null || !('remoteAddress' in socket)) return undefined;
-  return typeof socket.remoteAddress === 'string' ? socket.remoteAddress : undefined;
+  return incoming instanceof IncomingMessage ? incoming : undefined;
+}
+
+function nodeServerRemoteAddress(c: Context): string | undefined {
+  return nodeIncoming(c)?.socket.remoteAddress;
 }
 
 function clientOf(gatehouse: Gatehouse, c: Context, options: HonoAdapterOptions): LazyClientContext {
@@ -84,10 +91,13 @@ export function honoGuard(gatehouse: Gatehouse, options?: GuardOptions & HonoAda
   const guard = gatehouse.guard(options);
   const adapterOptions: HonoAdapterOptions = { remoteAddress: options?.remoteAddress };
   return async function gatehouseGuard(c, next) {
-    const request = c.req.raw;
+    // On @hono/node-server, read Node's header object in place: `c.req.raw.headers`
+    // would build a Web Headers copy of every header on each request.
+    const incoming = adapterOptions.remoteAddress === undefined ? nodeIncoming(c) : undefined;
+    const view = incoming === undefined ? undefined : new NodeRequestView(incoming, gatehouse);
     let outcome;
     try {
-      outcome = await guard(request, clientOf(gatehouse, c, adapterOptions));
+      outcome = view === undefined ? await guard(c.req.raw, clientOf(gatehouse, c, adapterOptions)) : await guard(view, view);
     } catch (error) {
       // Only a transparent refresh can get here (the store failed): fail closed, in Gatehouse's JSON.
       if (!isGatehouseError(error) || error.status >= 500) gatehouse.logger.error({ err: error }, 'guard failed');

@@ -22,7 +22,8 @@ import { TestBrowser } from '../support/test-browser.js';
 /** An administrator, for role checks. */
 export const CAROL = { username: 'carol', password: 'carol has a long passphrase too' } as const;
 
-export const ADAPTERS = ['node', 'express', 'fastify', 'hono'] as const;
+/** `hono-web` is Hono told where the client address comes from, as on runtimes other than Node: the guard then reads the Web `Request`. */
+export const ADAPTERS = ['node', 'express', 'fastify', 'hono', 'hono-web'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 /**
@@ -107,12 +108,13 @@ const mountFastify: Mount = async (gatehouse) => {
   return server;
 };
 
-const mountHono: Mount = async (gatehouse) => {
+const mountHono = (web: boolean): Mount => async (gatehouse) => {
+  const options = web ? { remoteAddress: () => '127.0.0.1' } : {};
   const app = new Hono<GatehouseEnv>();
-  app.use(honoAuth(gatehouse));
+  app.use(honoAuth(gatehouse, options));
   for (const path of PUBLIC_ROUTES) app.get(path, (c) => c.json({ public: true }));
   for (const [path, route] of Object.entries(GUARDED_ROUTES)) {
-    app.on([...route.methods], path, honoGuard(gatehouse, route.options), (c) => {
+    app.on([...route.methods], path, honoGuard(gatehouse, { ...route.options, ...options }), (c) => {
       const auth: Auth | null = c.get('auth');
       return c.json({ auth });
     });
@@ -120,7 +122,7 @@ const mountHono: Mount = async (gatehouse) => {
   return createAdaptorServer({ fetch: app.fetch }) as Server;
 };
 
-const MOUNTS: Record<AdapterName, Mount> = { node: mountNode, express: mountExpress, fastify: mountFastify, hono: mountHono };
+const MOUNTS: Record<AdapterName, Mount> = { node: mountNode, express: mountExpress, fastify: mountFastify, hono: mountHono(false), 'hono-web': mountHono(true) };
 
 /**
  * One application per adapter, the same in every way that matters: Gatehouse

@@ -1,0 +1,3 @@
+import { describeAdapter } from './adapter-suite.js';
+
+describeAdapter('hono-web');
