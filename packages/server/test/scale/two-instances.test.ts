@@ -5,13 +5,16 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCLI, startInstance, type InstanceProcess, type LogLine } from '../support/instance-process.js';
+import { freshSchema, requirePostgres, TEST_DATABASE_URL, type TestSchema } from '../support/postgres.js';
 import { startRedisServer, type TestRedis } from '../support/redis-server.js';
+import { startTCPProxy, type TCPProxy } from '../support/tcp-proxy.js';
 import { TestBrowser, type TestResponse } from '../support/test-browser.js';
 
 /**
  * The scale-out proof with real processes: two Gatehouse instances (A and B)
- * on their own ports, sharing one database and one Redis (a redis-server of
- * this test's own, so it can be killed). The instances poll the store only
+ * on their own ports, sharing one PostgreSQL schema and one Redis (a
+ * redis-server of this test's own, so it can be killed). B reaches PostgreSQL
+ * through a TCP proxy the test can cut. The instances poll the store only
  * every 10 s while the feed is live, so a revocation that arrives within
  * 100 ms arrived through Redis.
  *
@@ -25,34 +28,49 @@ const BOB = { username: 'bob', password: 'another long passphrase' };
 const CAROL = { username: 'carol', password: 'a third long passphrase' };
 /** The bound the issue sets for a revocation to reach every instance. */
 const FEED_BOUND_MS = 100;
+/** revocation.maxStalenessSeconds for both instances: short, so the fail-closed case is quick to reach. */
+const MAX_STALENESS_SECONDS = 2;
 
 let dir: string;
 let redis: TestRedis;
+let database: TestSchema;
+let proxyForB: TCPProxy;
 let env: Record<string, string>;
 let a: InstanceProcess;
 let b: InstanceProcess;
 
 beforeAll(async () => {
+  await requirePostgres();
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-scale-'));
   redis = await startRedisServer();
+  database = freshSchema();
+  const postgres = new URL(TEST_DATABASE_URL);
+  proxyForB = await startTCPProxy({ host: postgres.hostname, port: Number(postgres.port || 5432) });
+  const viaProxy = new URL(TEST_DATABASE_URL);
+  viaProxy.host = `127.0.0.1:${proxyForB.port}`;
   env = {
     GATEHOUSE_SECRET: SECRET,
     GATEHOUSE_DATA_DIR: dir,
-    GATEHOUSE_DATABASE_PATH: join(dir, 'shared.db'),
+    GATEHOUSE_DATABASE_URL: database.url,
+    GATEHOUSE_DATABASE_SCHEMA: database.schema,
+    GATEHOUSE_DATABASE_TIMEOUT_SECONDS: '1',
     GATEHOUSE_PUBLIC_ORIGIN: ORIGIN,
     GATEHOUSE_REDIS_URL: redis.url,
     GATEHOUSE_REDIS_KEY_PREFIX: `gh-scale-${randomBytes(6).toString('hex')}:`,
+    GATEHOUSE_REVOCATION_MAX_STALENESS_SECONDS: String(MAX_STALENESS_SECONDS),
     GATEHOUSE_LOG_LEVEL: 'info',
     FIXTURE_SYNC_INTERVAL_MS: '10000',
   };
   for (const user of [ALICE, BOB, CAROL]) await runCLI(['user', 'add', user.username, '--password-stdin'], env, `${user.password}\n`);
-  [a, b] = await Promise.all([startInstance('A', env), startInstance('B', env)]);
+  [a, b] = await Promise.all([startInstance('A', env), startInstance('B', { ...env, GATEHOUSE_DATABASE_URL: viaProxy.toString() })]);
   await Promise.all([a, b].map((instance) => instance.waitForLog(isFeedLive)));
 }, 60_000);
 
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
   await redis?.stop();
+  await proxyForB?.close();
+  await database?.drop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -217,6 +235,67 @@ describe('two instances sharing one database and one Redis', () => {
       expect((await browserOn(a).login(ALICE)).status).toBe(200);
       expect((await browserOn(b).login(ALICE)).status).toBe(200);
       expectWithinFeedBound(await revocationLatencies(b, a), 'B → A after the outage');
+    });
+  });
+
+  describe(`Redis down and B cut off from PostgreSQL: B fails closed after revocation.maxStalenessSeconds (${MAX_STALENESS_SECONDS} s)`, () => {
+    let revoked: { browser: TestBrowser; sessionId: string };
+    let kept: { browser: TestBrowser; sessionId: string };
+
+    beforeAll(async () => {
+      revoked = await signIn(b, CAROL);
+      kept = await signIn(b, CAROL);
+      const fromB = b.logs.length;
+      await redis.kill();
+      await b.waitForLog((line) => line.msg === 'revocation feed down: reading the store every 50 ms until it is back', { from: fromB });
+    });
+
+    it('B refuses every access token with 503 REVOCATION_UNAVAILABLE once its list is older than the limit, so a revocation it cannot hear of is not honoured for longer', async () => {
+      const revokedOnB = bearerOn(b, revoked.browser);
+      const keptOnB = bearerOn(b, kept.browser);
+      proxyForB.setMode('reset');
+      const cutAt = performance.now();
+      // A can still write: the revocation is in the store, and B can learn of it neither from Redis nor from the store.
+      expect((await moveTo(kept.browser, a).delete(`/auth/sessions/${revoked.sessionId}`)).status).toBe(204);
+      let answer: TestResponse;
+      for (;;) {
+        answer = await revokedOnB();
+        if (answer.status !== 200) break;
+        expect(performance.now() - cutAt, 'B accepted the revoked token past the staleness limit').toBeLessThan(MAX_STALENESS_SECONDS * 1000 + 2_000);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(answer.status).toBe(503);
+      expect(answer.body.error.code).toBe('REVOCATION_UNAVAILABLE');
+      // Every token, not only the revoked one: B cannot tell them apart any more. Cookies are kept (the session may be fine).
+      const keptAnswer = await keptOnB();
+      expect(keptAnswer.status).toBe(503);
+      expect(keptAnswer.body.error.code).toBe('REVOCATION_UNAVAILABLE');
+      const withCookies = await moveTo(kept.browser, b).get('/api/private');
+      expect(withCookies.status).toBe(503);
+      expect(withCookies.setCookies).toEqual([]);
+    });
+
+    it('B recovers once PostgreSQL is back: it reads what it missed, refuses the revoked session and serves the other', async () => {
+      proxyForB.setMode('forward');
+      const revokedOnB = bearerOn(b, revoked.browser);
+      const keptOnB = bearerOn(b, kept.browser);
+      const deadline = performance.now() + 10_000;
+      let answer = await revokedOnB();
+      while (answer.status === 503 && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        answer = await revokedOnB();
+      }
+      expect(answer.status).toBe(401);
+      expect(answer.body.error.code).toBe('SESSION_REVOKED');
+      expect((await keptOnB()).status).toBe(200);
+    });
+
+    it('and the feed is live again once Redis returns', async () => {
+      const fromA = a.logs.length;
+      const fromB = b.logs.length;
+      await redis.restart();
+      await Promise.all([a.waitForLog(isFeedLive, { from: fromA, timeoutMs: 15_000 }), b.waitForLog(isFeedLive, { from: fromB, timeoutMs: 15_000 })]);
+      expectWithinFeedBound(await revocationLatencies(a, b), 'A → B after both outages');
     });
   });
 });
