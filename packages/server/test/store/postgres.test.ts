@@ -7,7 +7,7 @@ import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from
 import type { Run } from '../../src/store/postgres/rows.js';
 import type { RotationOutcome, Store } from '../../src/store/store.js';
 import { describeStoreContract } from './contract.js';
-import { adminClient, freshSchema, requirePostgres, type TestSchema } from '../support/postgres.js';
+import { adminClient, backendPid, freshSchema, requirePostgres, waitUntilBlockedBy, waitUntilGone, type TestSchema } from '../support/postgres.js';
 import { startTCPProxy, type TCPProxy } from '../support/tcp-proxy.js';
 
 beforeAll(requirePostgres);
@@ -255,9 +255,9 @@ describe('PostgresStore specifics', () => {
 
       // Hold the revocation table so disableUser stops after it has updated the user and revoked the session.
       const holder = await adminClient();
-      const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
+      const holderPid = await backendPid(holder);
       await holder.query('BEGIN');
-      await holder.query(`LOCK TABLE "${schema.schema}".revocation_events IN ACCESS EXCLUSIVE MODE`);
+      await holder.query(`LOCK TABLE "${schema.schema}".revocation_events IN EXCLUSIVE MODE`);
       const pending = store.disableUser(user.id, T0 + 5).catch((e: unknown) => e);
       const cutPid = await waitUntilBlockedBy(admin, holderPid);
       proxy.setMode('reset');
@@ -276,23 +276,3 @@ describe('PostgresStore specifics', () => {
     });
   });
 });
-
-/** Resolves with the server process id of the first session that waits for a lock `holderPid` holds. */
-async function waitUntilBlockedBy(admin: pg.Client, holderPid: number): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [holderPid]);
-    if (rows[0] !== undefined) return rows[0].pid;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('no session started waiting for the lock');
-}
-
-/** Resolves once the server process `pid` has ended (and with it, its transaction). */
-async function waitUntilGone(admin: pg.Client, pid: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const { rows } = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
-    if (rows.length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`server process ${pid} is still there`);
-}

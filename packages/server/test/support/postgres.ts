@@ -73,6 +73,32 @@ export function freshSchema(): TestSchema {
   };
 }
 
+/** The server process id of `client`'s connection. */
+export async function backendPid(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return rows[0]?.pid ?? 0;
+}
+
+/** Resolves with the server process id of the first session that waits for a lock `holderPid` holds. */
+export async function waitUntilBlockedBy(admin: pg.Client, holderPid: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))', [holderPid]);
+    if (rows[0] !== undefined) return rows[0].pid;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('no session started waiting for the lock');
+}
+
+/** Resolves once the server process `pid` has ended, and with it its transaction. */
+export async function waitUntilGone(admin: pg.Client, pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+    if (rows.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`server process ${pid} is still there`);
+}
+
 function redact(url: string): string {
   try {
     const parsed = new URL(url);
