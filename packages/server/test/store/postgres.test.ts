@@ -1,7 +1,17 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config/load.js';
 import { isGatehouseError } from '../../src/core/errors.js';
+import { createLogger } from '../../src/core/logger.js';
+import { createGatehouse } from '../../src/gatehouse.js';
 import { applyMigrations, MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/open.js';
 import type { Run } from '../../src/store/postgres/rows.js';
@@ -274,5 +284,96 @@ describe('PostgresStore specifics', () => {
       expect(await direct.listRevocations(0, 0)).toEqual([]);
       expect(await store.disableUser(user.id, T0 + 6)).toEqual([session.id]);
     });
+  });
+});
+
+describe('PostgreSQL chosen by configuration', () => {
+  const SECRET = 'pg-config-test-secret-7Hq2Lm9Zx4Vb1Nc8Rt3Yw6';
+  let schema: TestSchema;
+  let cwd: string;
+  beforeEach(async () => {
+    schema = freshSchema();
+    cwd = await mkdtemp(join(tmpdir(), 'gatehouse-pg-cli-'));
+  });
+  afterEach(async () => {
+    await schema.drop();
+    await rm(cwd, { recursive: true, force: true });
+  });
+  const env = (extra: Record<string, string> = {}) => ({
+    GATEHOUSE_DATABASE_URL: schema.url,
+    GATEHOUSE_DATABASE_SCHEMA: schema.schema,
+    GATEHOUSE_LOG_LEVEL: 'silent',
+    ...extra,
+  });
+  const cli = async (argv: string[], vars: Record<string, string>, stdin = '') => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(argv, {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      readStdin: async () => stdin,
+      env: vars,
+      cwd,
+      stopSignal: new Promise<string>(() => undefined),
+    });
+    return { code, stdout, stderr };
+  };
+  const tables = async () => {
+    const admin = await adminClient();
+    try {
+      return (await admin.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1', [schema.schema])).rowCount;
+    } finally {
+      await admin.end();
+    }
+  };
+
+  it('with database.migrate "manual", a server refuses an unmigrated schema until `gatehouse migrate` (which needs no secret) has run', async () => {
+    const manual = loadConfig({ env: env({ GATEHOUSE_DATABASE_MIGRATE: 'manual', GATEHOUSE_SECRET: SECRET }), cwd });
+    const refused = await createGatehouse({ config: manual, logger: createLogger('silent') }).catch((e: unknown) => e);
+    expect(isGatehouseError(refused, 'STORE_UNAVAILABLE')).toBe(true);
+    expect((refused as Error).message).toContain('Run `gatehouse migrate`');
+    expect(await tables()).toBe(0);
+
+    expect(await cli(['migrate'], env())).toEqual({ code: 0, stdout: 'Schema is up to date.\n', stderr: '' });
+    expect(await cli(['migrate', '--json'], env())).toMatchObject({ code: 0, stdout: '{"migrated":true}\n' });
+
+    const gatehouse = await createGatehouse({ config: manual, logger: createLogger('silent') });
+    try {
+      const added = await cli(['user', 'add', 'dora', '--password-stdin'], env({ GATEHOUSE_SECRET: SECRET }), 'a long enough passphrase\n');
+      expect(added.code, added.stderr).toBe(0);
+      expect(await gatehouse.store.findUserByUsername('dora')).toMatchObject({ username: 'dora' });
+    } finally {
+      await gatehouse.close();
+    }
+  });
+
+  it('by default a server migrates its schema on start', async () => {
+    const gatehouse = await createGatehouse({ config: loadConfig({ env: env({ GATEHOUSE_SECRET: SECRET }), cwd }), logger: createLogger('silent') });
+    await gatehouse.close();
+    expect(await tables()).toBeGreaterThan(0);
+  });
+
+  it('`gatehouse migrate` against an unreachable database exits 1 with STORE_UNAVAILABLE', async () => {
+    const proxy = await startTCPProxy({ host: '127.0.0.1', port: 1 });
+    const url = `postgres://postgres@127.0.0.1:${proxy.port}/test`;
+    await proxy.close();
+    const result = await cli(['migrate'], env({ GATEHOUSE_DATABASE_URL: url }));
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toMatch(/^gatehouse: STORE_UNAVAILABLE: /);
+  });
+
+  it('an application on SQLite never loads pg', async () => {
+    const index = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const script = `
+      import { createRequire } from 'node:module';
+      const { createGatehouse, resolveConfig } = await import(${JSON.stringify(index)});
+      const config = resolveConfig({ secret: ${JSON.stringify(SECRET)}, dataDir: ${JSON.stringify(cwd)}, logLevel: 'silent' });
+      const gatehouse = await createGatehouse({ config });
+      await gatehouse.close();
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => k.includes('/node_modules/pg'));
+      console.log(JSON.stringify(loaded));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd });
+    expect(JSON.parse(stdout)).toEqual([]);
   });
 });
