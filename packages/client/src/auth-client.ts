@@ -1,75 +1,13 @@
 import { AuthError, signOutReason, type AuthErrorCode, type SignOutReason } from './errors.js';
-import { errorFromResponse, networkError, peekErrorCode, readJSON } from './http.js';
+import { createAuthFetch } from './auth-fetch.js';
+import { errorFromResponse, networkError, readJSON } from './http.js';
 import { createRefreshCoordinator, type LockManagerLike } from './refresh-coordinator.js';
 import { createRefreshTimer } from './refresh-timer.js';
 import { openTabChannel, type RefreshOutcome, type TabMessage } from './tab-channel.js';
-import type { AuthEventName, AuthEvents, AuthState, SessionInfo, SessionSummary, User } from './types.js';
-import { DEFAULT_XSRF_COOKIE, DEFAULT_XSRF_HEADER, needsXSRFHeader, readXSRFToken } from './xsrf.js';
+import type { AuthClient, AuthClientOptions, AuthEventName, AuthEvents, AuthState, SessionInfo, SessionSummary, User } from './types.js';
+import { DEFAULT_XSRF_COOKIE, DEFAULT_XSRF_HEADER } from './xsrf.js';
 
-/** Options for {@link createAuthClient}. All are optional. */
-export interface AuthClientOptions {
-  /**
-   * Where Gatehouse's `/auth/*` endpoints live: `''` (the default) for the
-   * page's own origin, or an absolute prefix such as `https://app.example.com`.
-   */
-  readonly baseURL?: string;
-  /** The `fetch` to build on. Default: the global `fetch`. */
-  readonly fetch?: typeof fetch;
-  /** Default `XSRF-TOKEN` (the server's `cookies.csrfName`). */
-  readonly xsrfCookieName?: string;
-  /** Default `X-XSRF-TOKEN` (the server's `csrfHeaderName`). */
-  readonly xsrfHeaderName?: string;
-  /** Refresh this long before the access token expires (plus jitter). Default 30; `false` turns proactive refresh off. */
-  readonly refreshLeadSeconds?: number | false;
-  /** Reads the page's cookies (for the XSRF token). Default: `document.cookie`. */
-  readonly readCookies?: () => string;
-}
-
-/** The client {@link createAuthClient} returns. */
-export interface AuthClient {
-  /** `undefined` until the first answer, then `null` (signed out) or the user. */
-  readonly state: AuthState;
-  /** The current session's id and expiry times, once known. */
-  readonly session: SessionInfo | undefined;
-  /**
-   * The signed-in user. The first call asks `GET /auth/me`; callers that
-   * arrive while it is in flight share that one request, later callers get the
-   * remembered answer. Rejects with an {@link AuthError} (a 401 code such as
-   * `UNAUTHENTICATED`) when no one is signed in.
-   */
-  getUser(): Promise<User>;
-  /** Asks `GET /auth/me` again, whatever is remembered. */
-  refreshUser(): Promise<User>;
-  /** Calls `listener` after every change of {@link AuthClient.state}. Returns the unsubscribe function. */
-  subscribe(listener: (state: AuthState) => void): () => void;
-  /** Listens for `authenticated` or `unauthenticated`. Returns the unsubscribe function. */
-  on<E extends AuthEventName>(event: E, listener: (payload: AuthEvents[E]) => void): () => void;
-  /** `POST /auth/login`. Rejects with `INVALID_CREDENTIALS`, `LOGIN_THROTTLED` (see `retryAfterSeconds`), … */
-  login(credentials: { readonly username: string; readonly password: string }): Promise<User>;
-  /** `POST /auth/logout`, then signed out here and in every other tab. Rejects (and stays signed in) only when the server may not have ended the session. */
-  logout(): Promise<void>;
-  /** This user's live sessions, newest first. */
-  sessions(): Promise<SessionSummary[]>;
-  /** Ends one session. Ending the current one signs this browser out. `SESSION_NOT_FOUND` if it is not (or no longer) one of the user's. */
-  revokeSession(id: string): Promise<void>;
-  /** Ends every session of the user after re-checking the password. A wrong password rejects with `INVALID_CREDENTIALS` and leaves the user signed in. */
-  revokeAll(password: string): Promise<void>;
-  /**
-   * A drop-in `fetch`. To this page's own origin it sends cookies, adds the
-   * XSRF header to unsafe methods and, when the answer is 401 `TOKEN_EXPIRED`,
-   * refreshes once (shared with every other caller and tab) and retries once.
-   * Requests to other origins pass through untouched.
-   */
-  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  /** Refreshes the session now (single-flight, across tabs). */
-  refresh(): Promise<User>;
-  /** Resolves with the user, or rejects with a 401 {@link AuthError} when signed out. For route guards. */
-  requireUser(): Promise<User>;
-  /** As {@link AuthClient.requireUser}, and rejects with `FORBIDDEN` when the user lacks `role`. */
-  requireRole(role: string): Promise<User>;
-  /** Stops timers and cross-tab listening. The client should not be used afterwards. */
-  dispose(): void;
-}
+export type { AuthClient, AuthClientOptions } from './types.js';
 
 const REFRESH_TIMEOUT_MS = 15_000;
 
@@ -115,9 +53,6 @@ function localDeadline(iso: string, response: Response | undefined): number {
 export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   const baseURL = (options.baseURL ?? '').replace(/\/+$/, '');
   const baseFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-  const xsrfCookie = options.xsrfCookieName ?? DEFAULT_XSRF_COOKIE;
-  const xsrfHeader = options.xsrfHeaderName ?? DEFAULT_XSRF_HEADER;
-  const readCookies = options.readCookies ?? defaultReadCookies;
   const origin = pageOrigin(baseURL === '' ? 'http://invalid' : baseURL);
   const authURL = (path: string) => `${baseURL}/auth/${path}`;
   const name = `gatehouse:${new URL(authURL(''), origin).href}`;
@@ -167,19 +102,20 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     signedOutError = error ?? new AuthError('UNAUTHENTICATED', 'Not signed in.', { status: 401 });
     timer?.cancel();
     setState(null);
-    // A visitor who was never signed in has no session that ended: no event, nothing to announce.
-    const hadSession = previous != null || (error !== undefined && error.code !== 'UNAUTHENTICATED');
+    // Only a session that ended makes an event: not a visitor who never had one, and not a
+    // second 401 after the first already signed us out (parallel requests all fail at once).
+    const hadSession = previous != null || (previous === undefined && error !== undefined && error.code !== 'UNAUTHENTICATED');
     if (!hadSession) return;
     emit('unauthenticated', error === undefined ? { reason } : { reason, error });
     if (announce && previous != null) channel.post({ type: 'signed-out', reason });
   };
 
   /** A 401 from our own origin: if its code ends the session, sign out. */
-  const observeUnauthorized = (code: string | undefined, status: number) => {
+  const observeUnauthorized = (code: string | undefined) => {
     if (code === undefined) return;
     const reason = signOutReason(code as AuthErrorCode);
     if (reason === undefined) return;
-    signedOut(reason, new AuthError(code as AuthErrorCode, 'The session has ended.', { status }), true);
+    signedOut(reason, new AuthError(code as AuthErrorCode, 'The session has ended.', { status: 401 }), true);
   };
 
   // The answer of this tab's latest refresh: its Date header corrects for clock skew.
@@ -190,7 +126,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       response = await baseFetch(authURL('refresh'), {
         method: 'POST',
         credentials: 'include',
-        headers: xsrfHeaders('POST', authURL('refresh'), new Headers({ accept: 'application/json' })),
+        headers: withXSRF('POST', authURL('refresh'), new Headers({ accept: 'application/json' })),
         signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS),
       });
     } catch (cause) {
@@ -237,57 +173,16 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     }
   });
 
-  function xsrfHeaders(method: string, url: string, headers: Headers): Headers {
-    if (!headers.has(xsrfHeader) && needsXSRFHeader(method, url, origin)) {
-      const token = readXSRFToken(readCookies(), xsrfCookie);
-      if (token !== undefined) headers.set(xsrfHeader, token);
-    }
-    return headers;
-  }
-
-  /** One attempt, with cookies and (for unsafe methods) the XSRF token read at this moment. */
-  const send = (input: RequestInfo | URL, init: RequestInit | undefined, url: string): Promise<Response> => {
-    const request = input instanceof Request ? input : undefined;
-    const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
-    const headers = xsrfHeaders(method, url, new Headers(init?.headers ?? request?.headers));
-    return baseFetch(input, { ...init, headers, credentials: init?.credentials ?? 'include' });
-  };
-
-  const ownURL = (input: RequestInfo | URL): URL | undefined => {
-    const raw = input instanceof Request ? input.url : input instanceof URL ? input.href : input;
-    try {
-      const url = new URL(raw, (globalThis as { location?: { href?: string } }).location?.href ?? `${origin}/`);
-      return url.origin === origin ? url : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-
-  const authFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const url = ownURL(input);
-    if (url === undefined) return baseFetch(input, init);
-    const isAuthEndpoint = url.pathname === new URL(authURL('refresh'), origin).pathname || url.pathname === new URL(authURL('login'), origin).pathname;
-    // A Request's body can be read once: keep a copy for the retry. A stream in `init` cannot be replayed.
-    const replay = input instanceof Request ? input.clone() : input;
-    const replayable = !(init?.body instanceof ReadableStream);
-    const sentAt = Date.now();
-    const first = await send(input, init, url.href);
-    if (first.status !== 401) return first;
-    const code = await peekErrorCode(first);
-    if (code !== 'TOKEN_EXPIRED' || isAuthEndpoint) {
-      observeUnauthorized(code, 401);
-      return first;
-    }
-    try {
-      await coordinator.refresh(sentAt);
-    } catch {
-      return first; // signed out (the coordinator said so) or a transient failure: the caller sees the 401
-    }
-    if (!replayable) return first;
-    const second = await send(replay, init, url.href);
-    if (second.status === 401) observeUnauthorized(await peekErrorCode(second), 401);
-    return second;
-  };
+  const { fetch: authFetch, withXSRF } = createAuthFetch({
+    baseFetch,
+    origin,
+    xsrfCookieName: options.xsrfCookieName ?? DEFAULT_XSRF_COOKIE,
+    xsrfHeaderName: options.xsrfHeaderName ?? DEFAULT_XSRF_HEADER,
+    readCookies: options.readCookies ?? defaultReadCookies,
+    noRefreshPaths: new Set(['refresh', 'login'].map((path) => new URL(authURL(path), origin).pathname)),
+    refresh: (sinceMs) => coordinator.refresh(sinceMs),
+    onUnauthorized: observeUnauthorized,
+  });
 
   /** An auth endpoint call through {@link authFetch}: JSON in, JSON (or an AuthError) out. */
   const call = async <T>(method: string, path: string, body?: unknown): Promise<{ data: T; response: Response }> => {

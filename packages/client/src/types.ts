@@ -51,3 +51,68 @@ export interface AuthEvents {
 }
 
 export type AuthEventName = keyof AuthEvents;
+
+/** Options for `createAuthClient`. All are optional. */
+export interface AuthClientOptions {
+  /**
+   * Where Gatehouse's `/auth/*` endpoints live: `''` (the default) for the
+   * page's own origin, or an absolute prefix such as `https://app.example.com`.
+   */
+  readonly baseURL?: string;
+  /** The `fetch` to build on. Default: the global `fetch`. */
+  readonly fetch?: typeof fetch;
+  /** Default `XSRF-TOKEN` (the server's `cookies.csrfName`). */
+  readonly xsrfCookieName?: string;
+  /** Default `X-XSRF-TOKEN` (the server's `csrfHeaderName`). */
+  readonly xsrfHeaderName?: string;
+  /** Refresh this long before the access token expires (plus jitter). Default 30; `false` turns proactive refresh off. */
+  readonly refreshLeadSeconds?: number | false;
+  /** Reads the page's cookies (for the XSRF token). Default: `document.cookie`. */
+  readonly readCookies?: () => string;
+}
+
+/** The client `createAuthClient` returns. */
+export interface AuthClient {
+  /** `undefined` until the first answer, then `null` (signed out) or the user. */
+  readonly state: AuthState;
+  /** The current session's id and expiry times, once known. */
+  readonly session: SessionInfo | undefined;
+  /**
+   * The signed-in user. The first call asks `GET /auth/me`; callers that
+   * arrive while it is in flight share that one request, later callers get the
+   * remembered answer. Rejects with an {@link AuthError} (a 401 code such as
+   * `UNAUTHENTICATED`) when no one is signed in.
+   */
+  getUser(): Promise<User>;
+  /** Asks `GET /auth/me` again, whatever is remembered. */
+  refreshUser(): Promise<User>;
+  /** Calls `listener` after every change of {@link AuthClient.state}. Returns the unsubscribe function. */
+  subscribe(listener: (state: AuthState) => void): () => void;
+  /** Listens for `authenticated` or `unauthenticated`. Returns the unsubscribe function. */
+  on<E extends AuthEventName>(event: E, listener: (payload: AuthEvents[E]) => void): () => void;
+  /** `POST /auth/login`. Rejects with `INVALID_CREDENTIALS`, `LOGIN_THROTTLED` (see `retryAfterSeconds`), … */
+  login(credentials: { readonly username: string; readonly password: string }): Promise<User>;
+  /** `POST /auth/logout`, then signed out here and in every other tab. Rejects (and stays signed in) only when the server may not have ended the session. */
+  logout(): Promise<void>;
+  /** This user's live sessions, newest first. */
+  sessions(): Promise<SessionSummary[]>;
+  /** Ends one session. Ending the current one signs this browser out. `SESSION_NOT_FOUND` if it is not (or no longer) one of the user's. */
+  revokeSession(id: string): Promise<void>;
+  /** Ends every session of the user after re-checking the password. A wrong password rejects with `INVALID_CREDENTIALS` and leaves the user signed in. */
+  revokeAll(password: string): Promise<void>;
+  /**
+   * A drop-in `fetch`. To this page's own origin it sends cookies, adds the
+   * XSRF header to unsafe methods and, when the answer is 401 `TOKEN_EXPIRED`,
+   * refreshes once (shared with every other caller and tab) and retries once.
+   * Requests to other origins pass through untouched.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Refreshes the session now (single-flight, across tabs). */
+  refresh(): Promise<User>;
+  /** Resolves with the user, or rejects with a 401 {@link AuthError} when signed out. For route guards. */
+  requireUser(): Promise<User>;
+  /** As {@link AuthClient.requireUser}, and rejects with `FORBIDDEN` when the user lacks `role`. */
+  requireRole(role: string): Promise<User>;
+  /** Stops timers and cross-tab listening. The client should not be used afterwards. */
+  dispose(): void;
+}
