@@ -181,6 +181,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     readCookies: options.readCookies ?? defaultReadCookies,
     noRefreshPaths: new Set(['refresh', 'login'].map((path) => new URL(authURL(path), origin).pathname)),
     refresh: (sinceMs) => coordinator.refresh(sinceMs),
+    // GET /auth/me re-issues the XSRF cookie when it is missing or bound to another session.
+    reissueXSRF: async () => (await baseFetch(authURL('me'), { credentials: 'include', cache: 'no-store' })).ok,
     onUnauthorized: observeUnauthorized,
   });
 

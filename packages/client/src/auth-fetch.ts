@@ -12,6 +12,11 @@ export interface AuthFetchOptions {
   readonly noRefreshPaths: ReadonlySet<string>;
   /** The shared refresh; `sinceMs` is when the failed request was sent. Rejects when it did not succeed. */
   readonly refresh: (sinceMs: number) => Promise<unknown>;
+  /**
+   * Gets the server to set a fresh XSRF cookie for the current session (the
+   * cookie was deleted, or belongs to another session). Resolves true when it did.
+   */
+  readonly reissueXSRF: () => Promise<boolean>;
   /** Told the code of every 401 from our origin that is not answered by a refresh. */
   readonly onUnauthorized: (code: string | undefined) => void;
 }
@@ -58,6 +63,20 @@ export function createAuthFetch(options: AuthFetchOptions): AuthFetch {
     }
   };
 
+  /**
+   * A 403 CSRF_REJECTED on an unsafe request usually means our XSRF cookie is
+   * gone or stale (cleared by the user, or replaced by a sign-in elsewhere):
+   * have the server re-issue it and try once more. A second refusal is returned
+   * as it is: then it is a configuration problem or an attack, not a stale token.
+   */
+  const retryAfterCSRFRejection = async (first: Response, replay: RequestInfo | URL, init: RequestInit | undefined, url: URL): Promise<Response> => {
+    const request = replay instanceof Request ? replay : undefined;
+    const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
+    if (!needsXSRFHeader(method, url.href, origin) || (await peekErrorCode(first)) !== 'CSRF_REJECTED') return first;
+    if (!(await options.reissueXSRF().catch(() => false))) return first;
+    return send(replay, init, url.href);
+  };
+
   return {
     withXSRF,
     async fetch(input, init) {
@@ -68,6 +87,7 @@ export function createAuthFetch(options: AuthFetchOptions): AuthFetch {
       const replayable = !(init?.body instanceof ReadableStream);
       const sentAt = Date.now();
       const first = await send(input, init, url.href);
+      if (first.status === 403 && replayable) return retryAfterCSRFRejection(first, replay, init, url);
       if (first.status !== 401) return first;
       const code = await peekErrorCode(first);
       if (code !== 'TOKEN_EXPIRED' || options.noRefreshPaths.has(url.pathname)) {

@@ -152,6 +152,32 @@ describe('fetch', () => {
     expect(browser.requests.at(-1)!.headers.has('x-xsrf-token')).toBe(false); // GET: not needed, not sent
   });
 
+  it('when the XSRF cookie is gone, has the server re-issue it and retries the refused request once', async () => {
+    const browser = cookieBrowser(APP_ORIGIN);
+    const client = tab(browser);
+    await client.login(ALICE);
+    browser.jar.delete('XSRF-TOKEN'); // cleared by the user, or by another script
+    const response = await client.fetch(`${server.baseURL}/api/notes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"still works"}' });
+    expect(response.status).toBe(201);
+    expect(browser.requests.map((r) => `${r.method} ${r.path}`).slice(-3)).toEqual(['POST /api/notes', 'GET /auth/me', 'POST /api/notes']);
+    expect(client.state?.username).toBe('alice');
+  });
+
+  it('a second CSRF refusal is handed back as it is', async () => {
+    const browser = cookieBrowser(APP_ORIGIN);
+    const client = tab(browser);
+    await client.login(ALICE);
+    const response = await client.fetch(`${server.baseURL}/api/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-xsrf-token': 'forged.token' }, // the caller's own header is kept
+      body: '{"text":"x"}',
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: { code: 'CSRF_REJECTED' } });
+    expect(countRequests(browser, '/api/notes')).toBe(2);
+    expect(client.state?.username).toBe('alice'); // a CSRF refusal is not a sign-out
+  });
+
   it('never sends the XSRF token to another origin, and leaves 401s from there alone', async () => {
     const seen: Array<Record<string, string | string[] | undefined>> = [];
     const other: Server = createServer((req, res) => {
