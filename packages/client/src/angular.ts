@@ -31,6 +31,7 @@ import {
 } from '@angular/core';
 import { Router, type CanActivateFn, type UrlTree } from '@angular/router';
 import { catchError, from, switchMap, throwError, type Observable } from 'rxjs';
+import { isAuthError } from './errors.js';
 import type { AuthClient, AuthState, User } from './index.js';
 
 /** The client given to {@link provideGatehouse}, for code that wants it directly. */
@@ -168,14 +169,20 @@ export interface RoleGuardOptions extends AuthGuardOptions {
   readonly forbiddenRedirectTo?: string;
 }
 
-function signInTree(router: Router, options: AuthGuardOptions, returnTo: string): UrlTree {
+/**
+ * Where a guard sends a visitor whose user could not be had: to sign in when
+ * the server said "signed out" (a 401), nowhere (navigation cancelled) when it
+ * could not be asked (offline, 5xx), since signing in would not help then.
+ */
+function refusal(error: unknown, router: Router, options: AuthGuardOptions, returnTo: string): UrlTree | false {
+  if (!isAuthError(error) || error.status !== 401) return false;
   return router.createUrlTree([options.redirectTo ?? '/login'], { queryParams: { returnTo } });
 }
 
 /**
- * A `CanActivateFn` that lets signed-in users through and sends everyone else
- * to the sign-in page. Fails closed: if the server cannot say who is signed
- * in, the route does not open.
+ * A `CanActivateFn` that lets signed-in users through and sends signed-out
+ * visitors to the sign-in page. Fails closed: if the server cannot be asked
+ * (offline, 5xx), the navigation is cancelled and the route does not open.
  *
  * @example
  * ```ts
@@ -189,8 +196,8 @@ export function authGuard(options: AuthGuardOptions = {}): CanActivateFn {
     try {
       await client.requireUser();
       return true;
-    } catch {
-      return signInTree(router, options, state.url);
+    } catch (error) {
+      return refusal(error, router, options, state.url);
     }
   };
 }
@@ -212,8 +219,8 @@ export function roleGuard(role: string, options: RoleGuardOptions = {}): CanActi
     let user: User;
     try {
       user = await client.requireUser();
-    } catch {
-      return signInTree(router, options, state.url);
+    } catch (error) {
+      return refusal(error, router, options, state.url);
     }
     if (user.roles.includes(role)) return true;
     return options.forbiddenRedirectTo === undefined ? false : router.parseUrl(options.forbiddenRedirectTo);

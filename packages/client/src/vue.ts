@@ -17,6 +17,7 @@
  */
 import { computed, inject, readonly, shallowRef, type ComputedRef, type InjectionKey, type Plugin, type Ref } from 'vue';
 import type { NavigationGuard, RouteLocationRaw } from 'vue-router';
+import { isAuthError } from './errors.js';
 import type { AuthClient, AuthState, User } from './index.js';
 
 /** What {@link useAuth} returns. */
@@ -96,8 +97,9 @@ export interface AuthGuardOptions {
 
 /**
  * A navigation guard for `beforeEnter` (or `router.beforeEach`) that lets
- * signed-in users through and sends everyone else to the sign-in page. Fails
- * closed: if the server cannot say who is signed in, the route does not open.
+ * signed-in users through and sends signed-out visitors to the sign-in page.
+ * Fails closed: if the server cannot be asked (offline, 5xx), the navigation
+ * is cancelled and the route does not open.
  *
  * @example
  * ```ts
@@ -109,7 +111,9 @@ export function authGuard(client: AuthClient, options: AuthGuardOptions = {}): N
     let user: User;
     try {
       user = await client.requireUser();
-    } catch {
+    } catch (error) {
+      // Signed out (401): to sign in. Server unreachable or failing: cancel, since signing in would not help.
+      if (!isAuthError(error) || error.status !== 401) return false;
       return { path: options.redirectTo ?? '/login', query: { returnTo: to.fullPath } };
     }
     if (options.role === undefined || user.roles.includes(options.role)) return true;
