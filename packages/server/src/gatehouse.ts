@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { GatehouseConfig } from './config/resolve.js';
 import { configError } from './config/resolve.js';
 import { AccessTokenService } from './core/access-token.js';
@@ -7,10 +8,12 @@ import { deriveKeyRing, secretProblem } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { MemoryLoginThrottle, type LoginThrottle } from './core/login-throttle.js';
 import { PasswordHasher } from './core/password.js';
+import { ensureActiveSigningKey, purgeExpiredSigningKeys, SigningKeySet } from './core/signing-keys.js';
 import { RevocationList } from './core/revocation-list.js';
 import { createAuthRoutes } from './http/auth-routes.js';
 import { resolveClientIP } from './http/client-ip.js';
 import { createGuard, type GuardOptions, type GuardOutcome, type GuardRequest } from './http/guard.js';
+import { createJWKSHandler, isJWKSURL } from './http/jwks-route.js';
 import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
 import { openConfiguredStore } from './store/open-store.js';
@@ -36,6 +39,18 @@ export interface CreateGatehouseOptions {
   readonly revocationSyncIntervalMs?: number;
 }
 
+/**
+ * How long a retired signing key keeps verifying and stays in the JWKS after
+ * its successor took over: the longest a token it signed can live (lifetime
+ * plus leeway), plus one key-sync interval (an instance that has not yet seen
+ * an immediate rotation keeps signing with the old key until its next sync),
+ * plus a minute of margin.
+ */
+export function signingKeyRetentionMs(config: GatehouseConfig): number {
+  const { ttlSeconds, clockToleranceSeconds } = config.accessToken;
+  return (ttlSeconds + clockToleranceSeconds + config.signing.syncIntervalSeconds + 60) * 1000;
+}
+
 /** A guard bound to its options; see {@link createGuard}. */
 export type Guard = (request: GuardRequest, client: ClientContext) => Promise<GuardOutcome>;
 
@@ -46,7 +61,9 @@ export interface Gatehouse {
   readonly auth: AuthService;
   readonly logger: Logger;
   readonly revocations: RevocationList;
-  /** Answers a request under `/auth/`. Web-standard in and out; never throws. */
+  /** The asymmetric signing keys, or null with HS256. */
+  readonly signingKeys: SigningKeySet | null;
+  /** Answers a request under `/auth/` or for `/.well-known/jwks.json`. Web-standard in and out; never throws. */
   handle(request: Request, client: ClientContext): Promise<Response>;
   /** Builds a guard for your own routes. */
   guard(options?: GuardOptions): Guard;
@@ -86,7 +103,14 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   }
 
   const keys = deriveKeyRing(config.secret);
-  const tokens = new AccessTokenService(keys.accessToken, config.accessToken, clock);
+  let signingKeys: SigningKeySet | null;
+  try {
+    signingKeys = await openSigningKeys(config, store, keys.signingKeyEncryption, clock, logger);
+  } catch (error) {
+    if (ownStore) await store.close(); // an open pool would keep the process alive after a failed start
+    throw error;
+  }
+  const tokens = new AccessTokenService(signingKeys ?? keys.accessToken, config.accessToken, clock);
   // With Redis, throttle counters and revocations are shared by every instance; without it, this process keeps them.
   const redis = config.redis.url === undefined ? undefined : openRedis({ url: config.redis.url, keyPrefix: config.redis.keyPrefix }, logger);
   if (redis !== undefined && !(await redis.ready(REDIS_START_WAIT_MS))) {
@@ -132,6 +156,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   const cookies = new SessionCookies(config.cookies);
   const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock };
   const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard: createGuard(guardDeps) });
+  const jwks = createJWKSHandler(signingKeys);
 
   const stopPolling = revocations.startPolling({ intervalMs: options.revocationSyncIntervalMs ?? 250, logger });
   let purging = false;
@@ -147,6 +172,17 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
       });
   }, 3_600_000);
   purgeTimer.unref();
+  const keySyncTimer =
+    signingKeys === null
+      ? undefined
+      : setInterval(() => {
+          const retainMs = signingKeyRetentionMs(config);
+          signingKeys
+            .sync()
+            .then(() => purgeExpiredSigningKeys(store, clock.now(), retainMs, 86_400_000))
+            .catch((error: unknown) => logger.warn({ err: error }, 'signing key sync failed; keeping the last known keys'));
+        }, config.signing.syncIntervalSeconds * 1000);
+  keySyncTimer?.unref();
 
   let closed = false;
   return {
@@ -155,7 +191,8 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     auth,
     logger,
     revocations,
-    handle: routes,
+    signingKeys,
+    handle: (request, client) => (isJWKSURL(request.url) ? Promise.resolve(jwks(request)) : routes(request, client)),
     guard: (guardOptions) => createGuard(guardDeps, guardOptions),
     clientContext: (remoteAddress, headers) => ({
       ip: resolveClientIP(remoteAddress, headers.get('x-forwarded-for'), config.trustProxy),
@@ -166,9 +203,43 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
       closed = true;
       stopPolling();
       clearInterval(purgeTimer);
+      clearInterval(keySyncTimer);
       await revocations.close();
       await redis?.close();
       if (ownStore) await store.close();
     },
   };
+}
+
+/**
+ * With an asymmetric algorithm: makes sure a key of that algorithm signs
+ * (creating the first one), loads the key set and checks it can sign.
+ * Refuses to start (`CONFIG_INVALID`) when it cannot: better than a server
+ * whose every login fails.
+ */
+async function openSigningKeys(
+  config: GatehouseConfig,
+  store: Store,
+  encryptionKey: KeyObject,
+  clock: Clock,
+  logger: Logger,
+): Promise<SigningKeySet | null> {
+  const { algorithm } = config.signing;
+  if (algorithm === 'HS256') return null;
+  const retainMs = signingKeyRetentionMs(config);
+  const added = await ensureActiveSigningKey(store, algorithm, encryptionKey, clock, retainMs);
+  if (added !== null) logger.info({ kid: added.kid, alg: added.alg }, 'created a signing key');
+  const keySet = new SigningKeySet(store, encryptionKey, clock, {
+    retainMs,
+    onProblem: (message, kid) => logger.error({ kid }, message),
+  });
+  await keySet.sync();
+  try {
+    keySet.signer();
+  } catch {
+    throw configError([
+      `signing.algorithm: the active ${algorithm} signing key cannot be used (was the secret changed?); run \`gatehouse keys rotate --now\``,
+    ]);
+  }
+  return keySet;
 }

@@ -12,6 +12,8 @@ export { systemClock, ManualClock, type Clock } from './core/clock.js';
 export type { AuthService, PublicUser, ClientContext, IssuedSession } from './core/auth-service.js';
 export type { Auth, GuardOptions, GuardOutcome, GuardRequest } from './http/guard.js';
 export { jsonResponse, errorResponse } from './http/responses.js';
+export type { SigningKeySet, SigningKeyPhase } from './core/signing-keys.js';
+export { JWKS_PATH } from './http/jwks-route.js';
 export { openSQLiteStore, SQLiteStore } from './store/sqlite/sqlite-store.js';
 export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from './store/postgres/open.js';
 export type * from './store/store.js';

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isGatehouseError } from '../core/errors.js';
 import { runAdminCommand } from './admin.js';
 import { CLIUsageError, type CLIIO } from './io.js';
+import { runKeysCommand } from './keys.js';
 import { generateSecret, serve } from './serve.js';
 
 const USAGE = `Usage: gatehouse <command> [options]
@@ -16,6 +17,8 @@ Commands:
   session list <username>
   session revoke <session-id>
   session revoke --user <username>
+  keys list                              List the access-token signing keys (asymmetric algorithms)
+  keys rotate [--alg ALG] [--now]        Add a signing key; it signs after signing.publishAheadSeconds
 
 Options for every command:
   --config FILE          Config file (default: ./gatehouse.config.json if present)
@@ -39,6 +42,8 @@ const OPTIONS = {
   role: { type: 'string', multiple: true },
   user: { type: 'string' },
   'password-stdin': { type: 'boolean' },
+  alg: { type: 'string' },
+  now: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -72,6 +77,7 @@ export async function main(argv: readonly string[], io: CLIIO): Promise<number> 
       io.stdout(`${generateSecret()}\n`);
       return 0;
     }
+    if (command === 'keys') return await runKeysCommand(rest, values, io);
     return await runAdminCommand(command, rest, values, io);
   } catch (error) {
     if (error instanceof CLIUsageError) {

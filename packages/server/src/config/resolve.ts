@@ -49,6 +49,12 @@ export interface GatehouseConfig {
     readonly issuer: string;
     readonly audience: string;
   };
+  /** How access tokens are signed; see docs/keys.md. */
+  readonly signing: {
+    readonly algorithm: 'HS256' | 'EdDSA' | 'ES256' | 'RS256';
+    readonly publishAheadSeconds: number;
+    readonly syncIntervalSeconds: number;
+  };
   readonly session: {
     readonly idleTimeoutSeconds: number;
     readonly absoluteTimeoutSeconds: number;
@@ -250,6 +256,7 @@ export function resolveConfig(
       issuer: c.accessToken.issuer ?? c.publicOrigin,
       audience: c.accessToken.audience ?? c.publicOrigin,
     },
+    signing: c.signing,
     session: c.session,
     cookies,
     csrfHeaderName: c.csrf.headerName,

@@ -107,6 +107,20 @@ export const configSchema = z
       })
       .strict()
       .default({ ttlSeconds: 300, clockToleranceSeconds: 5 }),
+    signing: z
+      .object({
+        /**
+         * HS256 (a key derived from the secret; nothing to publish) or an
+         * asymmetric algorithm whose public keys are served at /.well-known/jwks.json.
+         */
+        algorithm: z.enum(['HS256', 'EdDSA', 'ES256', 'RS256']).default('HS256'),
+        /** `keys rotate` publishes a new key this long before it starts signing, so JWKS caches see it first. */
+        publishAheadSeconds: seconds(0, 7 * 86400).default(600),
+        /** How often each instance re-reads the signing keys (picks up rotations made elsewhere). */
+        syncIntervalSeconds: seconds(1, 3600).default(10),
+      })
+      .strict()
+      .default({ algorithm: 'HS256', publishAheadSeconds: 600, syncIntervalSeconds: 10 }),
     session: z
       .object({
         idleTimeoutSeconds: seconds(60, 90 * 86400).default(7 * 86400),

@@ -1,6 +1,7 @@
 import { randomBytes, webcrypto, type KeyObject } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type JWTVerifyOptions } from 'jose';
+import { SignJWT, errors as joseErrors, jwtVerify, type CryptoKey, type JWTVerifyOptions } from 'jose';
 import type { Clock } from './clock.js';
+import { pinnedHeader } from './signing-keys.js';
 
 /** The claims of a Gatehouse access token, as verified. */
 export interface AccessTokenClaims {
@@ -35,6 +36,63 @@ export type AccessTokenVerification =
   | { readonly ok: true; readonly claims: AccessTokenClaims }
   | { readonly ok: false; readonly code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' };
 
+/** What a token is signed with: the exact protected header and the private (or HMAC) key. */
+export interface TokenSigner {
+  readonly header: { readonly alg: string; readonly kid?: string; readonly typ: 'at+jwt' };
+  readonly key: CryptoKey | Promise<CryptoKey>;
+}
+
+/** One key that may verify tokens, bound to one algorithm and one exact encoded header. */
+export interface TokenVerifier {
+  readonly alg: string;
+  /** base64url of the protected header this key's tokens carry, byte for byte. */
+  readonly encodedHeader: string;
+  readonly key: CryptoKey | Promise<CryptoKey>;
+}
+
+/**
+ * Where {@link AccessTokenService} gets its keys: one HS256 key derived from
+ * the secret ({@link hs256Keys}), or a rotating set of asymmetric keys
+ * (`SigningKeySet`). Both answer from memory.
+ */
+export interface AccessTokenKeys {
+  /** The key that signs now. May throw `GatehouseError` when none can (issuing then fails closed). */
+  signer(): TokenSigner;
+  /**
+   * The key whose tokens carry exactly `encodedHeader`, or undefined. The
+   * token's header is never parsed for key material or algorithm: it is only
+   * compared, as text, with the headers our own keys produce.
+   */
+  verifierFor(encodedHeader: string): TokenVerifier | undefined;
+}
+
+/**
+ * The HS256 key source: one key, no `kid`, and the same pinned header as
+ * before key rotation existed, so tokens issued by earlier versions still verify.
+ *
+ * @throws TypeError unless `key` is a secret of at least 32 bytes.
+ */
+export function hs256Keys(key: KeyObject): AccessTokenKeys {
+  if (key.type !== 'secret' || (key.symmetricKeySize ?? 0) < 32) {
+    throw new TypeError('AccessTokenService needs a secret key of at least 32 bytes.');
+  }
+  const raw = key.export();
+  // jose 6 on Node 20 re-imports a secret KeyObject (export + importKey) on
+  // every call because `KeyObject.toCryptoKey` only exists from Node 22.10,
+  // which measured at about half speed. So the key is imported once, here, as a
+  // non-extractable CryptoKey, and that is what jose sees.
+  const imported = webcrypto.subtle
+    .importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    .finally(() => raw.fill(0)) as Promise<CryptoKey>;
+  const { header, encoded } = pinnedHeader('HS256', undefined);
+  const signer: TokenSigner = Object.freeze({ header, key: imported });
+  const verifier: TokenVerifier = Object.freeze({ alg: 'HS256', encodedHeader: encoded, key: imported });
+  return Object.freeze({
+    signer: () => signer,
+    verifierFor: (encodedHeader: string) => (encodedHeader === encoded ? verifier : undefined),
+  });
+}
+
 /**
  * Longest token `verify` will look at; `issue` refuses to mint anything
  * longer. Below 4096 so that cookie name plus value stays under the browsers'
@@ -42,31 +100,28 @@ export type AccessTokenVerification =
  */
 export const ACCESS_TOKEN_MAX_LENGTH = 3968;
 
-/** RFC 9068 header. The alg is fixed here, never read from a token. */
-const HEADER = Object.freeze({ alg: 'HS256', typ: 'at+jwt' } as const);
-
 /**
- * The exact first segment of every token we issue. jose serialises the header
- * object with JSON.stringify, so this is byte-for-byte what `issue` produces
- * (the round-trip test proves it). Comparing strings rejects, before any
- * parsing or crypto, every other header: other algs, `none` in any case,
- * other `typ`, and any `kid`/`jku`/`jwk`/`x5u`/`x5c`/`crit` parameter.
- * Adding key rotation (a `kid`) means changing this constant deliberately.
+ * header.payload.signature, base64url only. The header part is then matched
+ * exactly against our keys' pinned headers (see {@link AccessTokenKeys}):
+ * jose serialises a header object with JSON.stringify, so the first segment
+ * of every token we issue is byte-for-byte known in advance (the round-trip
+ * test proves it). Comparing strings rejects, before any parsing or crypto,
+ * every other header: other algs, `none` in any case, HS256 under an
+ * asymmetric kid, unknown kids, other `typ`, and any `jku`/`jwk`/`x5u`/`x5c`/`crit`.
  */
-const ENCODED_HEADER = Buffer.from(JSON.stringify(HEADER)).toString('base64url');
-
-/** header.payload.signature; an HS256 signature is 32 bytes = 43 base64url chars. */
-const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/;
+const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const INVALID: AccessTokenVerification = Object.freeze({ ok: false, code: 'TOKEN_INVALID' });
 const EXPIRED: AccessTokenVerification = Object.freeze({ ok: false, code: 'TOKEN_EXPIRED' });
 
 /**
- * Issues and verifies RFC 9068 access tokens (HS256, `typ: at+jwt`).
+ * Issues and verifies RFC 9068 access tokens (`typ: at+jwt`), HS256 or
+ * asymmetric (EdDSA, ES256, RS256) depending on the keys given.
  *
  * `verify` never throws for a bad token and never consults the token for key
- * material or algorithm: the only key is the one given here and the only alg is
- * HS256 (RFC 8725 §3.1, §3.2). It does not know about revocation: callers must
+ * material or algorithm: the key is chosen by the token's exact header text
+ * among our own keys, and jose is told to accept only that key's alg
+ * (RFC 8725 §3.1, §3.2). It does not know about revocation: callers must
  * still check that `claims.sid` names a live session.
  *
  * @example
@@ -82,29 +137,36 @@ const EXPIRED: AccessTokenVerification = Object.freeze({ ok: false, code: 'TOKEN
 export class AccessTokenService {
   readonly #options: AccessTokenOptions;
   readonly #clock: Clock;
+  readonly #keys: AccessTokenKeys;
+  /** Built once per algorithm; `currentDate` is a getter so each check reads the clock. */
+  readonly #verifyOptions = new Map<string, JWTVerifyOptions>();
   /**
-   * jose 6 on Node 20 re-imports a secret KeyObject (export + importKey) on
-   * every call because `KeyObject.toCryptoKey` only exists from Node 22.10,
-   * which measured at about half speed. So the key is imported once, here, as a
-   * non-extractable CryptoKey, and that is what jose sees.
+   * Tokens already verified, keyed by their exact text, each with the key that
+   * verified it. A hit skips the signature (the costly part: Ed25519 about
+   * 90 µs, ES256 70 µs, HS256 5 µs) but never the expiry check, nor the check
+   * that its key is still trusted (a key deleted after a compromise takes its
+   * cached tokens with it); revocation is the caller's check and runs on
+   * every request either way. Only successes are cached, so forged tokens
+   * cannot crowd out real ones.
+   *
+   * Why the text and not a SHA-256 of it (as issue 5 first suggested): measured
+   * on this machine with 540-character tokens, a hit keyed by the string costs
+   * about 1.3 µs, keyed by the hash about 2.9 µs; hashing alone would spend
+   * half of the guard's 3 µs budget (PERFORMANCE.md). Hashing would protect
+   * nothing: the token is in this heap anyway while its request runs, next to
+   * the signing key, and only tokens we signed ever enter the map, so nobody
+   * can choose keys to flood it. The price is memory: about 0.6 KB per entry,
+   * 6 MB at the 10,000-entry bound.
    */
-  readonly #key: Promise<webcrypto.CryptoKey>;
-  /** Built once; `currentDate` is a getter so each check reads the clock. */
-  readonly #verifyOptions: JWTVerifyOptions;
-  /**
-   * Tokens already verified, by their exact text. A hit skips the signature
-   * (the costly part) but never the expiry check; revocation is the caller's
-   * check and runs on every request either way. Only successes are cached, so
-   * forged tokens cannot crowd out real ones.
-   */
-  readonly #verified = new Map<string, AccessTokenClaims>();
+  readonly #verified = new Map<string, { readonly claims: AccessTokenClaims; readonly verifier: TokenVerifier }>();
   readonly #cacheSize: number;
 
-  constructor(key: KeyObject, options: AccessTokenOptions, clock: Clock, cache: { readonly maxEntries?: number } = {}) {
+  /**
+   * @param keys an HS256 secret (at least 32 bytes), or an {@link AccessTokenKeys} source such as `SigningKeySet`.
+   */
+  constructor(keys: KeyObject | AccessTokenKeys, options: AccessTokenOptions, clock: Clock, cache: { readonly maxEntries?: number } = {}) {
     this.#cacheSize = cache.maxEntries ?? 10_000;
-    if (key.type !== 'secret' || (key.symmetricKeySize ?? 0) < 32) {
-      throw new TypeError('AccessTokenService needs a secret key of at least 32 bytes.');
-    }
+    this.#keys = isKeySource(keys) ? keys : hs256Keys(keys);
     const { issuer, audience, ttlSeconds, clockToleranceSeconds } = options;
     if (typeof issuer !== 'string' || issuer === '' || typeof audience !== 'string' || audience === '') {
       throw new TypeError('AccessTokenService needs a non-empty issuer and audience.');
@@ -117,21 +179,27 @@ export class AccessTokenService {
     }
     this.#options = Object.freeze({ issuer, audience, ttlSeconds, clockToleranceSeconds });
     this.#clock = clock;
-    const raw = key.export();
-    this.#key = webcrypto.subtle
-      .importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-      .finally(() => raw.fill(0));
-    this.#verifyOptions = {
-      algorithms: ['HS256'],
-      typ: 'at+jwt',
-      issuer,
-      audience,
-      clockTolerance: clockToleranceSeconds,
-      requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
-      get currentDate() {
-        return new Date(clock.now());
-      },
-    };
+  }
+
+  /** jose options that accept exactly `alg`; built once per algorithm, not per call. */
+  #optionsFor(alg: string): JWTVerifyOptions {
+    let options = this.#verifyOptions.get(alg);
+    if (options === undefined) {
+      const clock = this.#clock;
+      options = {
+        algorithms: [alg],
+        typ: 'at+jwt',
+        issuer: this.#options.issuer,
+        audience: this.#options.audience,
+        clockTolerance: this.#options.clockToleranceSeconds,
+        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
+        get currentDate() {
+          return new Date(clock.now());
+        },
+      };
+      this.#verifyOptions.set(alg, options);
+    }
+    return options;
   }
 
   /**
@@ -169,15 +237,16 @@ export class AccessTokenService {
       roles: Object.freeze([...roles]),
       username,
     });
+    const signer = this.#keys.signer();
     const token = await new SignJWT({ sid: claims.sid, roles: claims.roles, preferred_username: username })
-      .setProtectedHeader(HEADER)
+      .setProtectedHeader(signer.header)
       .setIssuer(claims.iss)
       .setAudience(claims.aud)
       .setSubject(claims.sub)
       .setJti(claims.jti)
       .setIssuedAt(claims.iat)
       .setExpirationTime(claims.exp)
-      .sign(await this.#key);
+      .sign(await signer.key);
     if (token.length > ACCESS_TOKEN_MAX_LENGTH) {
       throw new TypeError(`The access token would exceed ${ACCESS_TOKEN_MAX_LENGTH} characters; reduce the roles.`);
     }
@@ -196,26 +265,25 @@ export class AccessTokenService {
    * ```
    */
   async verify(token: string): Promise<AccessTokenVerification> {
-    // Cheap structural gate before any JSON or crypto work (DoS and confusion guard).
-    if (
-      typeof token !== 'string' ||
-      token.length > ACCESS_TOKEN_MAX_LENGTH ||
-      !token.startsWith(ENCODED_HEADER) ||
-      token.charCodeAt(ENCODED_HEADER.length) !== 0x2e /* '.' */ ||
-      !SHAPE.test(token)
-    ) {
-      return INVALID;
-    }
+    if (typeof token !== 'string' || token.length > ACCESS_TOKEN_MAX_LENGTH) return INVALID;
+    // The first segment picks the key; nothing else in the token is looked at before the signature.
+    const dot = token.indexOf('.');
+    const verifier = dot > 0 ? this.#keys.verifierFor(token.slice(0, dot)) : undefined;
+    if (verifier === undefined) return INVALID;
+    // A cached token is the exact text of one that passed every check below; it
+    // still has to be unexpired and signed by a key we still trust.
     const cached = this.#verified.get(token);
-    if (cached !== undefined) {
+    if (cached !== undefined && cached.verifier === verifier) {
       // The same rule as jose: expired once exp <= now - tolerance.
-      if (cached.exp > Math.floor(this.#clock.now() / 1000) - this.#options.clockToleranceSeconds) return { ok: true, claims: cached };
+      if (cached.claims.exp > Math.floor(this.#clock.now() / 1000) - this.#options.clockToleranceSeconds) return { ok: true, claims: cached.claims };
       this.#verified.delete(token);
       return EXPIRED;
     }
+    // Cheap structural gate before any JSON or crypto work (DoS guard).
+    if (!SHAPE.test(token)) return INVALID;
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, await this.#key, this.#verifyOptions));
+      ({ payload } = await jwtVerify(token, await verifier.key, this.#optionsFor(verifier.alg)));
     } catch (error) {
       // jose checks the signature first, then typ, iss, aud, nbf and only then
       // exp, so JWTExpired implies everything but the expiry was fine.
@@ -229,7 +297,7 @@ export class AccessTokenService {
         const oldest = this.#verified.keys().next().value;
         if (oldest !== undefined) this.#verified.delete(oldest);
       }
-      this.#verified.set(token, claims);
+      this.#verified.set(token, { claims, verifier });
     }
     return { ok: true, claims };
   }
@@ -255,6 +323,10 @@ export class AccessTokenService {
       username,
     });
   }
+}
+
+function isKeySource(keys: KeyObject | AccessTokenKeys): keys is AccessTokenKeys {
+  return typeof (keys as AccessTokenKeys).verifierFor === 'function' && typeof (keys as AccessTokenKeys).signer === 'function';
 }
 
 function isNonEmptyString(value: unknown): value is string {

@@ -41,6 +41,8 @@ export interface KeyRing {
   readonly csrf: KeyObject;
   /** HMAC key for deriving refresh-token successors (see `deriveSuccessor`). */
   readonly refreshDerivation: KeyObject;
+  /** AES-256-GCM key that encrypts private signing keys kept in the store (see `encryptPrivateKey`). */
+  readonly signingKeyEncryption: KeyObject;
 }
 
 /**
@@ -85,6 +87,7 @@ const INFO = {
   accessToken: 'gatehouse/v1/access-token',
   csrf: 'gatehouse/v1/csrf',
   refreshDerivation: 'gatehouse/v1/refresh-successor',
+  signingKeyEncryption: 'gatehouse/v1/signing-key-encryption',
 } as const;
 
 /**
@@ -118,5 +121,6 @@ export function deriveKeyRing(secret: string): KeyRing {
     accessToken: derive(INFO.accessToken),
     csrf: derive(INFO.csrf),
     refreshDerivation: derive(INFO.refreshDerivation),
+    signingKeyEncryption: derive(INFO.signingKeyEncryption),
   });
 }

@@ -10,10 +10,19 @@ import { GatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { GuardRequest } from './guard.js';
 import type { HeaderReader } from './request-origin.js';
+import { JWKS_PATH } from './jwks-route.js';
 import { errorResponse } from './responses.js';
 
-/** True for `/auth`, `/auth/…` and `/auth?…` (a raw request target, query included). */
+/**
+ * True for the paths the engine answers (a raw request target, query
+ * included): `/auth`, `/auth/…`, `/auth?…`, and `/.well-known/jwks.json`
+ * (with or without a query).
+ */
 export function isAuthPath(target: string): boolean {
+  if (target.startsWith(JWKS_PATH)) {
+    const after = target.charCodeAt(JWKS_PATH.length);
+    return Number.isNaN(after) || after === 0x3f; /* ? */
+  }
   if (!target.startsWith('/auth')) return false;
   const next = target.charCodeAt(5);
   return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;

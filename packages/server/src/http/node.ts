@@ -123,7 +123,7 @@ function runFallback(fallback: NonNullable<NodeServerOptions['fallback']>, req: 
 }
 
 /**
- * A `node:http` server that routes `/auth/*` to Gatehouse and everything
+ * A `node:http` server that routes `/auth/*` and `/.well-known/jwks.json` to Gatehouse and everything
  * else to `fallback`. Parser errors get a JSON answer too, never a stack.
  * TRACE, TRACK and CONNECT are refused with 405 on every path, the fallback's included.
  */

@@ -1,0 +1,80 @@
+import { deriveKeyRing } from '../core/keys.js';
+import { generateSigningKey, signingKeyPhase, SIGNING_ALGORITHMS } from '../core/signing-keys.js';
+import { configError } from '../config/resolve.js';
+import { signingKeyRetentionMs } from '../gatehouse.js';
+import { openConfiguredStore } from '../store/open-store.js';
+import type { SigningAlgorithm, SigningKeyRecord } from '../store/store.js';
+import { configFromFlags } from './config-from-flags.js';
+import { CLIUsageError, type CLIIO } from './io.js';
+import type { CLIValues } from './main.js';
+
+/**
+ * `gatehouse keys list | rotate`. Works on the store directly rather than
+ * through a running engine: `rotate --now` must work precisely when the engine
+ * would refuse to start (the secret changed and the active key no longer decrypts).
+ */
+export async function runKeysCommand(rest: readonly string[], values: CLIValues, io: CLIIO): Promise<number> {
+  const [sub, ...args] = rest;
+  if (args.length > 0) throw new CLIUsageError(`keys ${sub ?? ''} takes no arguments`);
+  if (sub !== 'list' && sub !== 'rotate') throw new CLIUsageError(`unknown command "keys ${rest.join(' ')}"`);
+  if (sub === 'list' && (values.alg !== undefined || values.now === true)) throw new CLIUsageError('--alg and --now are for keys rotate');
+  const config = configFromFlags(values, io);
+  if (config.secret === undefined) throw configError(['secret: missing']);
+  const store = await openConfiguredStore(config, { schema: 'migrate' });
+  try {
+    const now = Date.now();
+    const retainMs = signingKeyRetentionMs(config);
+    if (sub === 'rotate') {
+      const alg = rotationAlgorithm(values.alg, config.signing.algorithm);
+      const activatesAt = values.now === true ? now : now + config.signing.publishAheadSeconds * 1000;
+      const encryptionKey = deriveKeyRing(config.secret).signingKeyEncryption;
+      const added = await store.insertSigningKey(await generateSigningKey(alg, encryptionKey, { now, activatesAt }));
+      const when = new Date(activatesAt).toISOString();
+      io.stdout(
+        values.json
+          ? `${JSON.stringify({ kid: added.kid, alg: added.alg, activatesAt: when })}\n`
+          : `Added ${added.alg} key ${added.kid}; it is published now and signs from ${when}. ` +
+              `Running instances pick it up within ${config.signing.syncIntervalSeconds} s; tokens signed by earlier keys stay valid until they expire.\n`,
+      );
+      return 0;
+    }
+    const rows = (await store.listSigningKeys()).map((key) => view(key, now, retainMs));
+    if (values.json) io.stdout(`${JSON.stringify({ keys: rows })}\n`);
+    else if (rows.length === 0) io.stdout(`No signing keys (signing.algorithm is ${config.signing.algorithm}).\n`);
+    else io.stdout(`${rows.map(line).join('\n')}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+function line(r: ReturnType<typeof view>): string {
+  const span =
+    r.retiredAt === null ? `signs from ${r.activatesAt}`
+    : r.retiredAt <= r.activatesAt ? `superseded at ${r.retiredAt} before it signed`
+    : `signed from ${r.activatesAt} until ${r.retiredAt}`;
+  return `${r.kid}  ${r.alg.padEnd(5)}  ${r.status.padEnd(7)}  ${span}`;
+}
+
+function rotationAlgorithm(flag: string | undefined, configured: string): SigningAlgorithm {
+  const alg = flag ?? configured;
+  if (alg === 'HS256') {
+    throw new CLIUsageError('signing.algorithm is HS256, whose key is derived from the secret: set an asymmetric signing.algorithm (or pass --alg EdDSA|ES256|RS256)');
+  }
+  const known = SIGNING_ALGORITHMS.find((a) => a === alg);
+  if (known === undefined) throw new CLIUsageError(`--alg must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
+  return known;
+}
+
+/** A key as `keys list` shows it: never the private key, sealed or not. */
+function view(key: SigningKeyRecord, now: number, retainMs: number) {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    /** pending (published, not signing yet), active (signing), retired (verifies only), expired (about to be deleted). */
+    status: signingKeyPhase(key, now, retainMs),
+    createdAt: new Date(key.createdAt).toISOString(),
+    activatesAt: new Date(key.activatesAt).toISOString(),
+    retiredAt: key.retiredAt === null ? null : new Date(key.retiredAt).toISOString(),
+  };
+}
