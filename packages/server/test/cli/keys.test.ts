@@ -1,0 +1,97 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CLIIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/core/logger.js';
+import { createGatehouse } from '../../src/gatehouse.js';
+
+const SECRET = 'keys-cli-secret-7Hq2Lm8Zx1Vb7Nc3Rt6Yw0aP';
+const OTHER_SECRET = 'another-secret-9Jd4Fk1Qw8Er5Ty2Ui7Op3As';
+
+let cwd: string;
+beforeEach(() => {
+  cwd = mkdtempSync(join(tmpdir(), 'gatehouse-keys-cli-'));
+});
+afterEach(() => {
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+async function run(argv: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CLIIO = {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    readStdin: async () => '',
+    env: { GATEHOUSE_SECRET: SECRET, ...env },
+    cwd,
+    stopSignal: new Promise<string>(() => undefined),
+  };
+  const code = await main([...argv, '--data-dir', join(cwd, 'data')], io);
+  return { code, stdout, stderr };
+}
+
+interface Listed {
+  kid: string;
+  alg: string;
+  status: string;
+  activatesAt: string;
+  retiredAt: string | null;
+}
+const list = async (env: Record<string, string> = {}): Promise<Listed[]> => (JSON.parse((await run(['keys', 'list', '--json'], env)).stdout) as { keys: Listed[] }).keys;
+
+describe('gatehouse keys', () => {
+  it('list: nothing with the default HS256', async () => {
+    expect(await run(['keys', 'list'])).toEqual({ code: 0, stdout: 'No signing keys (signing.algorithm is HS256).\n', stderr: '' });
+  });
+
+  it('rotate: refused with HS256 unless an algorithm is named', async () => {
+    const refused = await run(['keys', 'rotate']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^gatehouse: signing.algorithm is HS256/);
+    expect(await list()).toEqual([]);
+  });
+
+  it('rotate: publishes a new key that signs after publishAheadSeconds; --now makes it sign at once and retires the previous one', async () => {
+    const env = { GATEHOUSE_SIGNING_ALGORITHM: 'EdDSA', GATEHOUSE_SIGNING_PUBLISH_AHEAD_SECONDS: '3600' };
+    const added = await run(['keys', 'rotate'], env);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/^Added EdDSA key [\w-]{43}; it is published now and signs from \d{4}-\d\d-\d\dT/);
+    const [pending] = await list(env);
+    expect(pending).toMatchObject({ alg: 'EdDSA', status: 'pending', retiredAt: null });
+    expect(Date.parse(pending!.activatesAt) - Date.now()).toBeGreaterThan(3500_000);
+
+    expect((await run(['keys', 'rotate', '--now', '--alg', 'ES256'], env)).code).toBe(0);
+    const keys = await list(env);
+    expect(keys.map((k) => [k.alg, k.status])).toEqual([['ES256', 'active'], ['EdDSA', 'retired']]);
+    expect(keys[1]?.retiredAt).toBe(keys[0]?.activatesAt);
+  });
+
+  it('never prints private key material', async () => {
+    await run(['keys', 'rotate', '--now', '--alg', 'RS256']);
+    const text = (await run(['keys', 'list'])).stdout + (await run(['keys', 'list', '--json'])).stdout;
+    expect(text).toMatch(/RS256 {2}active/);
+    expect(text).not.toMatch(/"d"|v1\.|BEGIN|private/i);
+  });
+
+  it('usage errors: unknown subcommand, extra argument, bad --alg, rotate flags on list', async () => {
+    for (const argv of [['keys'], ['keys', 'delete'], ['keys', 'list', 'x'], ['keys', 'rotate', '--alg', 'HS512'], ['keys', 'list', '--now']]) {
+      expect((await run(argv)).code, argv.join(' ')).toBe(2);
+    }
+  });
+
+  it('after a change of secret the server refuses to start until `keys rotate --now` runs with the new secret', async () => {
+    const config = (secret: string) =>
+      loadConfig({ env: { GATEHOUSE_SECRET: secret, GATEHOUSE_SIGNING_ALGORITHM: 'EdDSA', GATEHOUSE_DATA_DIR: join(cwd, 'data'), GATEHOUSE_LOG_LEVEL: 'silent' }, cwd });
+    const logger = createLogger('silent');
+    await (await createGatehouse({ config: config(SECRET), logger })).close(); // creates the first key
+    await expect(createGatehouse({ config: config(OTHER_SECRET), logger })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    expect((await run(['keys', 'rotate', '--now'], { GATEHOUSE_SECRET: OTHER_SECRET, GATEHOUSE_SIGNING_ALGORITHM: 'EdDSA' })).code).toBe(0);
+    const gatehouse = await createGatehouse({ config: config(OTHER_SECRET), logger });
+    expect(gatehouse.signingKeys?.jwks().keys).toHaveLength(2); // the old key still verifies what it signed
+    await gatehouse.close();
+  });
+});
