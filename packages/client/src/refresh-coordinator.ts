@@ -4,8 +4,15 @@ import type { SessionInfo, User } from './types.js';
 
 /** The subset of the Web Locks API this module uses. */
 export interface LockManagerLike {
-  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { signal: AbortSignal }, callback: () => Promise<T>): Promise<T>;
 }
+
+/**
+ * How long a tab waits for another tab's refresh before refreshing without
+ * the lock (a tab frozen in the background can hold it indefinitely). Longer
+ * than the refresh request's own timeout, so a slow but live refresh is waited for.
+ */
+const LOCK_WAIT_MS = 20_000;
 
 export interface RefreshResult {
   readonly user: User;
@@ -97,6 +104,25 @@ export function createRefreshCoordinator(options: RefreshCoordinatorOptions): Re
     return settle(outcome);
   };
 
+  const underLock = async (locks: LockManagerLike, run: () => Promise<RefreshResult>): Promise<RefreshResult> => {
+    const waited = new AbortController();
+    const timer = setTimeout(() => waited.abort(), LOCK_WAIT_MS);
+    let granted = false;
+    try {
+      return await locks.request(options.name, { signal: waited.signal }, () => {
+        granted = true;
+        clearTimeout(timer);
+        return run();
+      });
+    } catch (error) {
+      // Only a lock we never got falls back; a refresh that ran and failed is the answer.
+      if (!granted && waited.signal.aborted) return run();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   return {
     refresh(sinceMs) {
       // A refresh already under way settles after the caller's request was sent: join it.
@@ -104,7 +130,7 @@ export function createRefreshCoordinator(options: RefreshCoordinatorOptions): Re
       const known = latest();
       if (known !== undefined && known.at >= sinceMs) return reuseOrPerform(sinceMs);
       const run = () => reuseOrPerform(sinceMs);
-      inFlight = (options.locks === undefined ? run() : options.locks.request(options.name, run)).finally(() => {
+      inFlight = (options.locks === undefined ? run() : underLock(options.locks, run)).finally(() => {
         inFlight = undefined;
       });
       return inFlight;
