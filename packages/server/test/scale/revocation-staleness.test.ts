@@ -25,7 +25,7 @@ beforeAll(async () => {
   const url = new URL(TEST_DATABASE_URL);
   url.host = `127.0.0.1:${proxy.port}`;
   server = await startTestServer({
-    database: { url: url.toString(), schema: database.schema, timeoutSeconds: 1 },
+    database: { url: url.toString(), schema: database.schema },
     revocation: { maxStalenessSeconds: MAX_STALENESS_SECONDS },
   });
 });
