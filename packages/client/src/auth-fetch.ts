@@ -50,7 +50,8 @@ export function createAuthFetch(options: AuthFetchOptions): AuthFetch {
     const request = input instanceof Request ? input : undefined;
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
     const headers = withXSRF(method, url, new Headers(init?.headers ?? request?.headers));
-    return baseFetch(input, { ...init, headers, credentials: init?.credentials ?? 'include' });
+    // A Request says 'same-origin' unless told otherwise, which for our own origin is the same as 'include'.
+    return baseFetch(input, { ...init, headers, credentials: init?.credentials ?? request?.credentials ?? 'include' });
   };
 
   const ownURL = (input: RequestInfo | URL): URL | undefined => {
