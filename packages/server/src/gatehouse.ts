@@ -8,6 +8,7 @@ import { deriveKeyRing, secretProblem } from './core/keys.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { MemoryLoginThrottle, type LoginThrottle } from './core/login-throttle.js';
 import { PasswordHasher } from './core/password.js';
+import { SigningKeyFile } from './core/key-file.js';
 import { ensureActiveSigningKey, purgeExpiredSigningKeys, SigningKeySet } from './core/signing-keys.js';
 import { RevocationList } from './core/revocation-list.js';
 import { createAuthRoutes } from './http/auth-routes.js';
@@ -179,7 +180,8 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
           const retainMs = signingKeyRetentionMs(config);
           signingKeys
             .sync()
-            .then(() => purgeExpiredSigningKeys(store, clock.now(), retainMs, 86_400_000))
+            // Keys in a file are the operator's to remove; only the store's are purged here.
+            .then(() => (config.signing.keysFile === undefined ? purgeExpiredSigningKeys(store, clock.now(), retainMs, 86_400_000) : 0))
             .catch((error: unknown) => logger.warn({ err: error }, 'signing key sync failed; keeping the last known keys'));
         }, config.signing.syncIntervalSeconds * 1000);
   keySyncTimer?.unref();
@@ -224,22 +226,35 @@ async function openSigningKeys(
   clock: Clock,
   logger: Logger,
 ): Promise<SigningKeySet | null> {
-  const { algorithm } = config.signing;
-  if (algorithm === 'HS256') return null;
+  const { algorithm, keysFile } = config.signing;
+  if (algorithm === 'HS256') {
+    if (keysFile !== undefined) {
+      throw configError(['signing.keysFile: needs an asymmetric signing.algorithm (EdDSA, ES256 or RS256); HS256 keys come from the secret']);
+    }
+    return null;
+  }
   const retainMs = signingKeyRetentionMs(config);
-  const added = await ensureActiveSigningKey(store, algorithm, encryptionKey, clock, retainMs);
-  if (added !== null) logger.info({ kid: added.kid, alg: added.alg }, 'created a signing key');
-  const keySet = new SigningKeySet(store, encryptionKey, clock, {
+  if (keysFile === undefined) {
+    const added = await ensureActiveSigningKey(store, algorithm, encryptionKey, clock, retainMs);
+    if (added !== null) logger.info({ kid: added.kid, alg: added.alg }, 'created a signing key');
+  }
+  const keySet = new SigningKeySet(keysFile === undefined ? store : new SigningKeyFile(keysFile, encryptionKey), encryptionKey, clock, {
     retainMs,
     onProblem: (message, kid) => logger.error({ kid }, message),
   });
   await keySet.sync();
+  let signingAlg: string;
   try {
-    keySet.signer();
+    signingAlg = keySet.signer().header.alg;
   } catch {
     throw configError([
-      `signing.algorithm: the active ${algorithm} signing key cannot be used (was the secret changed?); run \`gatehouse keys rotate --now\``,
+      keysFile === undefined
+        ? `signing.algorithm: the active ${algorithm} signing key cannot be used (was the secret changed?); run \`gatehouse keys rotate --now\``
+        : `signing.keysFile: the first key in ${keysFile} cannot sign`,
     ]);
+  }
+  if (signingAlg !== algorithm) {
+    throw configError([`signing.keysFile: the first key in ${keysFile ?? 'the file'} is ${signingAlg}, but signing.algorithm is ${algorithm}`]);
   }
   return keySet;
 }

@@ -1,5 +1,7 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { SigningKeyFile } from '../core/key-file.js';
 import { deriveKeyRing } from '../core/keys.js';
-import { generateSigningKey, signingKeyPhase, SIGNING_ALGORITHMS } from '../core/signing-keys.js';
+import { generatePrivateJWK, generateSigningKey, signingKeyPhase, SIGNING_ALGORITHMS } from '../core/signing-keys.js';
 import { configError } from '../config/resolve.js';
 import { signingKeyRetentionMs } from '../gatehouse.js';
 import { openConfiguredStore } from '../store/open-store.js';
@@ -9,16 +11,23 @@ import { CLIUsageError, type CLIIO } from './io.js';
 import type { CLIValues } from './main.js';
 
 /**
- * `gatehouse keys list | rotate`. Works on the store directly rather than
+ * `gatehouse keys list | rotate | generate`. Works on the store directly rather than
  * through a running engine: `rotate --now` must work precisely when the engine
  * would refuse to start (the secret changed and the active key no longer decrypts).
  */
 export async function runKeysCommand(rest: readonly string[], values: CLIValues, io: CLIIO): Promise<number> {
   const [sub, ...args] = rest;
   if (args.length > 0) throw new CLIUsageError(`keys ${sub ?? ''} takes no arguments`);
-  if (sub !== 'list' && sub !== 'rotate') throw new CLIUsageError(`unknown command "keys ${rest.join(' ')}"`);
+  if (sub !== 'list' && sub !== 'rotate' && sub !== 'generate') throw new CLIUsageError(`unknown command "keys ${rest.join(' ')}"`);
   if (sub === 'list' && (values.alg !== undefined || values.now === true)) throw new CLIUsageError('--alg and --now are for keys rotate');
+  if (sub === 'generate') {
+    if (values.now === true) throw new CLIUsageError('--now is for keys rotate');
+    // Needs no configuration: it only prints a key for a signing.keysFile.
+    io.stdout(`${JSON.stringify(await generatePrivateJWK(rotationAlgorithm(values.alg, 'EdDSA')))}\n`);
+    return 0;
+  }
   const config = configFromFlags(values, io);
+  if (config.signing.keysFile !== undefined) return runOnKeyFile(sub, config.signing.keysFile, values, io);
   if (config.secret === undefined) throw configError(['secret: missing']);
   const store = await openConfiguredStore(config, { schema: 'migrate' });
   try {
@@ -46,6 +55,20 @@ export async function runKeysCommand(rest: readonly string[], values: CLIValues,
   } finally {
     await store.close();
   }
+}
+
+/** With `signing.keysFile` the file is the truth: list reads it, rotation is editing it. */
+async function runOnKeyFile(sub: 'list' | 'rotate', path: string, values: CLIValues, io: CLIIO): Promise<number> {
+  if (sub === 'rotate') {
+    throw new CLIUsageError(
+      `the keys live in signing.keysFile (${path}): rotate by editing it (gatehouse keys generate, then see docs/keys.md)`,
+    );
+  }
+  // The file's private keys are sealed under a throw-away key: list never needs them.
+  const records = await new SigningKeyFile(path, createSecretKey(randomBytes(32))).listSigningKeys();
+  const rows = records.map((r, i) => ({ kid: r.kid, alg: r.alg, status: i === 0 ? 'active' : 'published' }));
+  io.stdout(values.json ? `${JSON.stringify({ keys: rows })}\n` : `${rows.map((r) => `${r.kid}  ${r.alg.padEnd(5)}  ${r.status}`).join('\n')}\n`);
+  return 0;
 }
 
 function line(r: ReturnType<typeof view>): string {

@@ -19,6 +19,7 @@ Commands:
   session revoke --user <username>
   keys list                              List the access-token signing keys (asymmetric algorithms)
   keys rotate [--alg ALG] [--now]        Add a signing key; it signs after signing.publishAheadSeconds
+  keys generate [--alg ALG]              Print a new private JWK for signing.keysFile
 
 Options for every command:
   --config FILE          Config file (default: ./gatehouse.config.json if present)

@@ -33,6 +33,7 @@ export const ENVIRONMENT_VARIABLES: readonly (readonly [string, string, Kind])[]
   ['GATEHOUSE_SIGNING_ALGORITHM', 'signing.algorithm', 'string'],
   ['GATEHOUSE_SIGNING_PUBLISH_AHEAD_SECONDS', 'signing.publishAheadSeconds', 'number'],
   ['GATEHOUSE_SIGNING_SYNC_INTERVAL_SECONDS', 'signing.syncIntervalSeconds', 'number'],
+  ['GATEHOUSE_SIGNING_KEYS_FILE', 'signing.keysFile', 'string'],
   ['GATEHOUSE_SESSION_IDLE_TIMEOUT_SECONDS', 'session.idleTimeoutSeconds', 'number'],
   ['GATEHOUSE_SESSION_ABSOLUTE_TIMEOUT_SECONDS', 'session.absoluteTimeoutSeconds', 'number'],
   ['GATEHOUSE_REFRESH_GRACE_SECONDS', 'session.refreshGraceSeconds', 'number'],

@@ -54,6 +54,8 @@ export interface GatehouseConfig {
     readonly algorithm: 'HS256' | 'EdDSA' | 'ES256' | 'RS256';
     readonly publishAheadSeconds: number;
     readonly syncIntervalSeconds: number;
+    /** Absolute path of a JWK Set file holding the keys, or undefined: the keys live in the store. */
+    readonly keysFile: string | undefined;
   };
   readonly session: {
     readonly idleTimeoutSeconds: number;
@@ -256,7 +258,12 @@ export function resolveConfig(
       issuer: c.accessToken.issuer ?? c.publicOrigin,
       audience: c.accessToken.audience ?? c.publicOrigin,
     },
-    signing: c.signing,
+    signing: {
+      algorithm: c.signing.algorithm,
+      publishAheadSeconds: c.signing.publishAheadSeconds,
+      syncIntervalSeconds: c.signing.syncIntervalSeconds,
+      keysFile: c.signing.keysFile === undefined ? undefined : resolvePath(cwd, c.signing.keysFile),
+    },
     session: c.session,
     cookies,
     csrfHeaderName: c.csrf.headerName,

@@ -118,6 +118,8 @@ export const configSchema = z
         publishAheadSeconds: seconds(0, 7 * 86400).default(600),
         /** How often each instance re-reads the signing keys (picks up rotations made elsewhere). */
         syncIntervalSeconds: seconds(1, 3600).default(10),
+        /** Read the keys from this JWK Set file of private keys instead of the store; the first key signs. */
+        keysFile: z.string().min(1).optional(),
       })
       .strict()
       .default({ algorithm: 'HS256', publishAheadSeconds: 600, syncIntervalSeconds: 10 }),

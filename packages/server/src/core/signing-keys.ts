@@ -9,8 +9,11 @@ import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.js';
 /** The asymmetric algorithms Gatehouse can sign access tokens with. */
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = Object.freeze(['EdDSA', 'ES256', 'RS256']);
 
-/** Where asymmetric signing keys are kept: the {@link Store}, or anything with the same three operations. */
+/** Where asymmetric signing keys are kept and rotated: the {@link Store}. */
 export type SigningKeyStorage = Pick<Store, 'listSigningKeys' | 'insertSigningKey' | 'deleteSigningKey'>;
+
+/** Where a {@link SigningKeySet} reads keys from: the store, or a key file (`SigningKeyFile`). */
+export type SigningKeySource = Pick<Store, 'listSigningKeys'>;
 
 /** A key in its life: published ahead of use, signing, retired (verifies only), expired (gone). */
 export type SigningKeyPhase = 'pending' | 'active' | 'retired' | 'expired';
@@ -74,6 +77,17 @@ export async function generateSigningKey(
 }
 
 /**
+ * A fresh private JWK for `alg` with its `kid` (the RFC 7638 thumbprint) and
+ * `alg`, ready for a key file. Contains the private key: for the operator's
+ * eyes and the file only.
+ */
+export async function generatePrivateJWK(alg: SigningAlgorithm): Promise<JWK> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const kid = await calculateJwkThumbprint(await exportJWK(publicKey));
+  return { kid, alg, ...(await exportJWK(privateKey)) };
+}
+
+/**
  * The exact protected header of a token signed by `kid`, and its encoded
  * form. Verification looks keys up by that encoded text, so a token whose
  * header differs in any byte (another alg, `jku`, `jwk`, `x5u`, `crit`...)
@@ -114,7 +128,7 @@ export interface SigningKeySetOptions {
  * ```
  */
 export class SigningKeySet implements AccessTokenKeys {
-  readonly #storage: SigningKeyStorage;
+  readonly #storage: SigningKeySource;
   readonly #encryptionKey: KeyObject;
   readonly #clock: Clock;
   readonly #options: SigningKeySetOptions;
@@ -124,7 +138,7 @@ export class SigningKeySet implements AccessTokenKeys {
   #byHeader = new Map<string, Entry>();
   #syncing: Promise<void> | undefined;
 
-  constructor(storage: SigningKeyStorage, encryptionKey: KeyObject, clock: Clock, options: SigningKeySetOptions) {
+  constructor(storage: SigningKeySource, encryptionKey: KeyObject, clock: Clock, options: SigningKeySetOptions) {
     this.#storage = storage;
     this.#encryptionKey = encryptionKey;
     this.#clock = clock;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,44 @@ describe('gatehouse keys', () => {
     for (const argv of [['keys'], ['keys', 'delete'], ['keys', 'list', 'x'], ['keys', 'rotate', '--alg', 'HS512'], ['keys', 'list', '--now']]) {
       expect((await run(argv)).code, argv.join(' ')).toBe(2);
     }
+    for (const argv of [['keys', 'generate', '--now'], ['keys', 'generate', '--alg', 'HS256']]) {
+      expect((await run(argv)).code, argv.join(' ')).toBe(2);
+    }
+  });
+
+  it('generate: prints a private JWK with kid and alg, usable as a key file entry, without reading any configuration', async () => {
+    const printed = await run(['keys', 'generate', '--alg', 'ES256'], { GATEHOUSE_SECRET: '' });
+    expect(printed.code).toBe(0);
+    const jwk = JSON.parse(printed.stdout) as Record<string, string>;
+    expect(jwk).toMatchObject({ alg: 'ES256', kty: 'EC', crv: 'P-256' });
+    expect(jwk.kid).toMatch(/^[\w-]{43}$/);
+    expect(typeof jwk.d).toBe('string');
+    expect(JSON.parse((await run(['keys', 'generate'], { GATEHOUSE_SECRET: '' })).stdout)).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519' });
+  });
+
+  it('with signing.keysFile: list reads the file, rotate is refused, and the server checks the file against signing.algorithm', async () => {
+    const file = join(cwd, 'keys.json');
+    const keys = [JSON.parse((await run(['keys', 'generate'])).stdout), JSON.parse((await run(['keys', 'generate'])).stdout)] as { kid: string }[];
+    writeFileSync(file, JSON.stringify({ keys }), { mode: 0o600 });
+    const env = { GATEHOUSE_SIGNING_ALGORITHM: 'EdDSA', GATEHOUSE_SIGNING_KEYS_FILE: file };
+    expect(JSON.parse((await run(['keys', 'list', '--json'], env)).stdout)).toEqual({
+      keys: [{ kid: keys[0]?.kid, alg: 'EdDSA', status: 'active' }, { kid: keys[1]?.kid, alg: 'EdDSA', status: 'published' }],
+    });
+    const rotate = await run(['keys', 'rotate'], env);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stderr).toMatch(/^gatehouse: the keys live in signing.keysFile/);
+
+    const config = (more: Record<string, string>) =>
+      loadConfig({ env: { GATEHOUSE_SECRET: SECRET, GATEHOUSE_DATA_DIR: join(cwd, 'data'), GATEHOUSE_SIGNING_KEYS_FILE: file, ...more }, cwd });
+    const logger = createLogger('silent');
+    await expect(createGatehouse({ config: config({}), logger })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('HS256') });
+    await expect(createGatehouse({ config: config({ GATEHOUSE_SIGNING_ALGORITHM: 'ES256' }), logger })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('is EdDSA, but signing.algorithm is ES256'),
+    });
+    const gatehouse = await createGatehouse({ config: config({ GATEHOUSE_SIGNING_ALGORITHM: 'EdDSA' }), logger });
+    expect(gatehouse.signingKeys?.jwks().keys.map((k) => k.kid)).toEqual(keys.map((k) => k.kid));
+    await gatehouse.close();
   });
 
   it('after a change of secret the server refuses to start until `keys rotate --now` runs with the new secret', async () => {

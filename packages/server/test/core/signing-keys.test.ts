@@ -1,11 +1,16 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AccessTokenService } from '../../src/core/access-token.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { decryptPrivateKey, encryptPrivateKey } from '../../src/core/key-encryption.js';
+import { SigningKeyFile } from '../../src/core/key-file.js';
 import {
   ensureActiveSigningKey,
+  generatePrivateJWK,
   generateSigningKey,
   pinnedHeader,
   purgeExpiredSigningKeys,
@@ -216,5 +221,65 @@ describe('SigningKeySet over a real SQLite store', () => {
       .setIssuer(OPTIONS.issuer).setAudience(OPTIONS.audience).setSubject('u1').setJti('j').setIssuedAt(T0 / 1000).setExpirationTime(T0 / 1000 + 60)
       .sign(privateKey);
     expect(await tokens.verify(forged)).toEqual({ ok: false, code: 'TOKEN_INVALID' });
+  });
+});
+
+describe('SigningKeyFile', () => {
+  let dir: string;
+  let path: string;
+  const clock = new ManualClock(T0);
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-keyfile-'));
+    path = join(dir, 'keys.json');
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const write = (value: unknown) => writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value), { mode: 0o600 });
+  const problem = (p: Promise<unknown>) => p.then(() => 'resolved', (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`);
+
+  it('the first key signs; the others are published and verify; the set follows the file on each sync', async () => {
+    const first = await generatePrivateJWK('EdDSA');
+    const second = await generatePrivateJWK('EdDSA');
+    write({ keys: [first, second] });
+    const keySet = new SigningKeySet(new SigningKeyFile(path, ENCRYPTION_KEY), ENCRYPTION_KEY, clock, { retainMs: RETAIN });
+    await keySet.sync();
+    const tokens = new AccessTokenService(keySet, OPTIONS, clock);
+    const { token } = await tokens.issue(SUBJECT);
+    expect(decodeProtectedHeader(token).kid).toBe(first.kid);
+    expect(keySet.jwks().keys.map((k) => k.kid)).toEqual([first.kid, second.kid]);
+    expect(JSON.stringify(keySet.jwks())).not.toContain('"d"');
+
+    write({ keys: [second, first] }); // the successor takes over; the predecessor still verifies
+    await keySet.sync();
+    expect(decodeProtectedHeader((await tokens.issue(SUBJECT)).token).kid).toBe(second.kid);
+    expect((await tokens.verify(token)).ok).toBe(true);
+
+    write({ keys: [second] }); // the predecessor is gone, and with it its tokens, cached or not
+    await keySet.sync();
+    expect(await tokens.verify(token)).toEqual({ ok: false, code: 'TOKEN_INVALID' });
+  });
+
+  it('refuses an unreadable or malformed file with CONFIG_INVALID naming the problem, never the key', async () => {
+    const source = new SigningKeyFile(path, ENCRYPTION_KEY);
+    expect(await problem(source.listSigningKeys())).toBe(`CONFIG_INVALID: signing.keysFile: ${path}: cannot read it (ENOENT)`);
+    const good = await generatePrivateJWK('ES256');
+    const { d: _d, ...publicOnly } = good;
+    const cases: [unknown, string][] = [
+      ['{', 'not valid JSON'],
+      [{ keys: [] }, 'must be a JWK Set with at least one key: {"keys": [...]}'],
+      [[good], 'must be a JWK Set with at least one key: {"keys": [...]}'],
+      [{ keys: [{ ...good, kid: '' }] }, 'keys.0: needs a "kid" of 1-128 letters, digits or . _ ~ -'],
+      [{ keys: [good, good] }, `keys.1: kid "${good.kid}" appears twice`],
+      [{ keys: [{ ...good, alg: 'HS256' }] }, 'keys.0: "alg" must be one of EdDSA, ES256, RS256'],
+      [{ keys: [publicOnly] }, 'keys.0: not a private key (no "d")'],
+      [{ keys: [{ ...good, alg: 'EdDSA' }] }, 'keys.0: the key type does not fit alg EdDSA'],
+    ];
+    for (const [content, message] of cases) {
+      write(content);
+      const answer = await problem(source.listSigningKeys());
+      expect(answer).toBe(`CONFIG_INVALID: signing.keysFile: ${path}: ${message}`);
+      expect(answer).not.toContain(good.d);
+    }
   });
 });

@@ -4,12 +4,16 @@
  * tokens with jose's createRemoteJWKSet + jwtVerify, over real HTTP.
  */
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CLIIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { decryptPrivateKey } from '../../src/core/key-encryption.js';
 import { deriveKeyRing } from '../../src/core/keys.js';
+import { generatePrivateJWK } from '../../src/core/signing-keys.js';
 import { ALICE, APP_ORIGIN, TEST_SECRET, startTestServer, type TestServer } from '../support/test-server.js';
 
 const ACCESS = '__Host-gh_access';
@@ -210,5 +214,30 @@ describe('JWKS with HS256 (the default)', () => {
 
   it('keeps issuing HS256 tokens with the pinned header and no kid', async () => {
     expect(decodeProtectedHeader(await signIn(server))).toEqual({ alg: 'HS256', typ: 'at+jwt' });
+  });
+});
+
+describe('keys in a file (signing.keysFile)', () => {
+  let server: TestServer;
+  let dir: string;
+  let first: JWK;
+  let second: JWK;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-keysfile-'));
+    [first, second] = [await generatePrivateJWK('ES256'), await generatePrivateJWK('ES256')];
+    writeFileSync(join(dir, 'keys.json'), JSON.stringify({ keys: [first, second] }), { mode: 0o600 });
+    server = await startTestServer({ signing: { algorithm: 'ES256', keysFile: join(dir, 'keys.json') } });
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes both public keys, signs with the first, and a jose-only downstream verifies', async () => {
+    expect((await fetchJWKS(server)).keys.map((k) => [k.kid, k.alg, k.d])).toEqual([[first.kid, 'ES256', undefined], [second.kid, 'ES256', undefined]]);
+    const token = await signIn(server);
+    expect(decodeProtectedHeader(token).kid).toBe(first.kid);
+    await expect(downstream(server).verify(token)).resolves.toBeDefined();
+    expect(await server.gatehouse.store.listSigningKeys()).toEqual([]); // nothing was written to the store
   });
 });
