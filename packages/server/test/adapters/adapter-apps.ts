@@ -131,18 +131,30 @@ const MOUNTS: Record<AdapterName, Mount> = { node: mountNode, express: mountExpr
  * and {@link PUBLIC_ROUTES}, real HTTP over loopback. The refresh cookie has
  * `Path=/` so that transparent refresh can be tried.
  */
-export async function startAdapterServer(adapter: AdapterName): Promise<AdapterServer> {
-  return serveApp(adapter, MOUNTS[adapter]);
+export async function startAdapterServer(adapter: AdapterName, options: AppOptions = {}): Promise<AdapterServer> {
+  return serveApp(adapter, MOUNTS[adapter], options);
+}
+
+export interface AppOptions {
+  /** How access tokens are signed; default HS256. */
+  readonly signingAlgorithm?: 'HS256' | 'EdDSA' | 'ES256' | 'RS256';
 }
 
 /**
  * Gatehouse over a real SQLite file with users alice (role `user`), bob and
  * carol (role `admin`), behind whatever server `mount` builds, on loopback.
  */
-export async function serveApp(adapter: AdapterName, mount: (gatehouse: Gatehouse) => Promise<Server>): Promise<AdapterServer> {
+export async function serveApp(adapter: AdapterName, mount: (gatehouse: Gatehouse) => Promise<Server>, options: AppOptions = {}): Promise<AdapterServer> {
   const dataDir = await mkdtemp(join(tmpdir(), `gatehouse-${adapter}-`));
   const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
-  const config = resolveConfig({ secret: TEST_SECRET, dataDir, publicOrigin: APP_ORIGIN, logLevel: 'silent', cookies: { refreshPath: '/' } });
+  const config = resolveConfig({
+    secret: TEST_SECRET,
+    dataDir,
+    publicOrigin: APP_ORIGIN,
+    logLevel: 'silent',
+    cookies: { refreshPath: '/' },
+    signing: { algorithm: options.signingAlgorithm ?? 'HS256' },
+  });
   const gatehouse = await createGatehouse({ config, clock, logger: createLogger('silent'), revocationSyncIntervalMs: 50 });
   await gatehouse.auth.createUser({ ...ALICE, roles: ['user'] });
   await gatehouse.auth.createUser({ ...BOB });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/raw-http.js';
 import type { TestBrowser, TestResponse } from '../support/test-browser.js';
 import { ALICE } from '../support/test-server.js';
-import { startAdapterServer, type AdapterName, type AdapterServer } from './adapter-apps.js';
+import { startAdapterServer, type AdapterName, type AdapterServer, type AppOptions } from './adapter-apps.js';
 
 const EVIL_ORIGIN = 'https://evil.example';
 const ACCESS = '__Host-gh_access';
@@ -36,11 +36,14 @@ function cookieShapes(response: TestResponse): Record<string, string> {
  * the same status codes, headers, cookies and error bodies over real HTTP.
  * Each `<adapter>.test.ts` runs it with its adapter's name.
  */
-export function describeAdapter(adapter: AdapterName): void {
-  describe(`Gatehouse on ${adapter}`, () => {
+export function describeAdapter(adapter: AdapterName, options: AppOptions = {}): void {
+  describe(`Gatehouse on ${adapter}, ${options.signingAlgorithm ?? 'HS256'}`, () => {
     let server: AdapterServer;
     beforeAll(async () => {
-      server = await startAdapterServer(adapter);
+      server = await startAdapterServer(adapter, options);
+      // The suite must run on the algorithm it names.
+      const token = (await server.browser().login(ALICE)).setCookies.find((c) => c.name === ACCESS)?.value ?? '';
+      expect(JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()).alg).toBe(options.signingAlgorithm ?? 'HS256');
     });
     afterAll(async () => {
       await server?.close();
