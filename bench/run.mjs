@@ -188,7 +188,7 @@ Load average before / after: ${loadBefore.map((x) => x.toFixed(2)).join(' ')} / 
 
 **The machine was busy (1-minute load average ${loadBefore[0].toFixed(2)} before the run, on ${cores} cores): other processes shared the cores, so these figures are not representative. Run it again on a quiet machine.**` : ''}
 
-Command: \`${command}\` — ${ROUNDS} interleaved rounds × ${SECONDS} s per target after a ${WARMUP_SECONDS} s warm-up, \`wrk -t1 -c${CONNECTIONS} --latency\`${cores >= 2 ? ' pinned with `taskset -c 1`, every app pinned to core 0' : ' (one core: no pinning)'}, medians. Every app is checked first: 200 with the user, and for guarded routes 401 without credentials.
+Command: \`${command}\` — ${ROUNDS} interleaved round${ROUNDS === 1 ? "" : "s"} × ${SECONDS} s per target after a ${WARMUP_SECONDS} s warm-up, \`wrk -t1 -c${CONNECTIONS} --latency\`${cores >= 2 ? ' pinned with `taskset -c 1`, every app pinned to core 0' : ' (one core: no pinning)'}, medians. Every app is checked first: 200 with the user, and for guarded routes 401 without credentials.
 
 Versions: @gatehouse/server ${version('@gatehouse/server')}, express ${version('express')}, fastify ${version('fastify')}, hono ${version('hono')}, @hono/node-server ${version('@hono/node-server')}, express-jwt ${version('express-jwt')}, @fastify/jwt ${version('@fastify/jwt')}, better-auth ${version('better-auth')}, better-sqlite3 ${version('better-sqlite3')}.
 
