@@ -3,7 +3,7 @@
 // Writes BENCHMARKS.md (or BENCH_OUT) and prints the tables. Loopback only; bounded in time
 // (about apps × (rounds × seconds + warm-up) plus the rates, ≈ 5 minutes with the defaults).
 //
-// Needs wrk (Debian: apt-get install -y wrk) and, for pinning, taskset (util-linux).
+// Needs wrk (Debian: apt-get install -y wrk); pins cores with taskset (util-linux) when it is there.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -57,7 +57,15 @@ function need(command, args, hint) {
 const wrkVersion = need('wrk', ['-v'], 'install it with `apt-get install -y wrk` (Debian/Ubuntu).').split('\n')[0].trim();
 const cores = cpus().length;
 // Apps on core 0, wrk on core 1: neither steals the other's CPU. With one core, no pinning.
-const pin = cores >= 2 && need('taskset', ['-V'], '') !== '' ? (core, cmd, args) => ['taskset', ['-c', String(core), cmd, ...args]] : (_core, cmd, args) => [cmd, args];
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const pin = cores >= 2 && hasTaskset ? (core, cmd, args) => ['taskset', ['-c', String(core), cmd, ...args]] : (_core, cmd, args) => [cmd, args];
 
 async function startApp(app) {
   const [cmd, args] = pin(0, process.execPath, [serversScript, app]);
@@ -138,8 +146,10 @@ try {
 {
   const [cmd, args] = [process.execPath, [ratesScript, String(RATE_SECONDS)]];
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('.', import.meta.url)) });
-  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  const lines = createInterface({ input: child.stdout });
+  const [line] = await Promise.race([once(lines, 'line'), once(child, 'exit').then(([code]) => [JSON.stringify({ failed: `rates.mjs exited with ${code}` })])]);
   rates = JSON.parse(line);
+  if (rates.failed) throw new Error(rates.failed);
 }
 const loadAfter = loadavg();
 
@@ -179,7 +189,7 @@ const worstGatehouse = Math.min(...['node-hs256', 'fastify-hs256', 'express-hs25
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 // Before the run, only this process should be running; anything above half a core means company.
 const busy = loadBefore[0] > 0.5;
-const command = `${Object.entries({ BENCH_ROUNDS: ROUNDS, BENCH_SECONDS: SECONDS, BENCH_CONNECTIONS: CONNECTIONS })
+const command = `${Object.entries({ BENCH_ROUNDS: ROUNDS, BENCH_SECONDS: SECONDS, BENCH_WARMUP_SECONDS: WARMUP_SECONDS, BENCH_CONNECTIONS: CONNECTIONS, BENCH_RATE_SECONDS: RATE_SECONDS, ...(ONLY ? { BENCH_ONLY: [...ONLY].join(',') } : {}) })
   .map(([k, v]) => `${k}=${v}`)
   .join(' ')} npm run bench`;
 
