@@ -217,6 +217,12 @@ ${TARGETS.filter((t) => t.group === 'peers').map(row).join('\n')}
 ${target('Gatehouse on node:http, HS256, ratio to bare', ratio('node-hs256'), '≥ 0.80')}
 ${target('Gatehouse on node:http, EdDSA, ratio to bare', ratio('node-eddsa'), '≥ 0.75', skipped.get('gatehouse-node:EdDSA'))}
 ${['fastify', 'express', 'hono'].flatMap((fw) => ['hs256', 'eddsa'].map((alg) => target(`Gatehouse on ${fw}, ${alg === 'hs256' ? 'HS256' : 'EdDSA'}, ratio to ${fw}'s unguarded route`, own(fw, alg), '≥ 0.90', alg === 'eddsa' ? skipped.get(`gatehouse-${fw}:EdDSA`) : undefined))).join('\n')}
+${[['express', 'express-jwt'], ['fastify', 'fastify-jwt'], ['hono', 'hono-jwt'], ['node', 'better-auth-cache']].map(([fw, peer]) => {
+  const mine = ratio(`${fw}-hs256`);
+  const theirs = ratio(peer);
+  const label = `Gatehouse on ${fw === 'node' ? 'node:http' : fw}, HS256 vs ${TARGETS.find((t) => t.id === peer)?.label ?? peer} (ratios to bare)`;
+  return mine === undefined || theirs === undefined ? `| ${label} | not measured | ahead | |` : `| ${label} | ${fmt(mine, 2)} vs ${fmt(theirs, 2)} | ahead | ${mine > theirs ? 'met' : '**not met**'} |`;
+}).join('\n')}
 | slowest Gatehouse HS256 row vs fastest peer (ratios to bare) | ${peersMeasured ? `${fmt(worstGatehouse, 2)} vs ${fmt(bestPeer, 2)}` : 'not measured'} | ahead of every peer | ${!peersMeasured ? '' : worstGatehouse > bestPeer ? 'met' : '**not met**'} |
 
 ### 3. Refresh rotations and logins (session service, no HTTP)
