@@ -140,18 +140,19 @@ export const gatehouseInterceptor: HttpInterceptorFn = (request, next): Observab
   const path = ownPath(request.url);
   if (path === undefined || AUTH_PATH.test(path)) return next(request);
   const client = inject(GATEHOUSE_CLIENT);
+  /** A 401 that no refresh can mend: ask the server who is signed in, so an ended session turns the state to null. */
+  const settle = (error: unknown): Observable<never> => {
+    if (error instanceof HttpErrorResponse && error.status === 401 && client.state !== null) client.refreshUser().catch(() => {});
+    return throwError(() => error);
+  };
   return next(request).pipe(
     catchError((error: unknown) => {
-      if (!(error instanceof HttpErrorResponse) || error.status !== 401) return throwError(() => error);
-      if (errorCode(error) !== 'TOKEN_EXPIRED') {
-        // Ask the server who is signed in: a session that has ended turns the state to null.
-        client.refreshUser().catch(() => {});
-        return throwError(() => error);
-      }
+      if (!(error instanceof HttpErrorResponse) || error.status !== 401 || errorCode(error) !== 'TOKEN_EXPIRED') return settle(error);
       return from(client.refresh()).pipe(
+        // A refused refresh has already signed the client out; the caller gets the original 401.
         catchError(() => throwError(() => error)),
         // The retry goes through the rest of the chain again, so Angular's XSRF interceptor re-reads the cookie.
-        switchMap(() => next(request)),
+        switchMap(() => next(request).pipe(catchError(settle))),
       );
     }),
   );
