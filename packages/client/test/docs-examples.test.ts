@@ -26,7 +26,7 @@ declare global {
   const username: string;
   const password: string;
   const router: {
-    beforeEach(guard: (to: { meta: { admin?: boolean }; fullPath: string }) => Promise<true | string | { path: string; query: Record<string, string> }>): void;
+    beforeEach(guard: (to: { meta: { admin?: boolean }; fullPath: string }) => Promise<boolean | string | { path: string; query: Record<string, string> }>): void;
   };
 }
 export {};
