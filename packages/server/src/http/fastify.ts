@@ -13,6 +13,7 @@ import { NodeRequestView, responseParts } from './adapter-support.js';
 import type { Auth, GuardOptions } from './guard.js';
 import { nodeAuthResponse } from './node.js';
 import { errorResponse } from './responses.js';
+import { JWKS_PATH } from './jwks-route.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,7 +41,7 @@ async function sendResponse(reply: FastifyReply, response: Response): Promise<Fa
 
 /**
  * The plugin: declares `request.auth` for the whole application (it is not
- * encapsulated) and adds the `/auth` and `/auth/*` routes. Those answer in
+ * encapsulated) and adds the `/auth`, `/auth/*` and `/.well-known/jwks.json` routes. Those answer in
  * `onRequest`, before Fastify parses a body, because the engine reads and
  * validates its own bodies. Register it at the root, without a prefix.
  *
@@ -60,7 +61,7 @@ export async function gatehouseFastify(app: FastifyInstance, options: GatehouseF
   const unreachable = async (): Promise<void> => {
     throw new Error('the /auth onRequest hook always answers');
   };
-  for (const url of ['/auth', '/auth/*']) {
+  for (const url of ['/auth', '/auth/*', JWKS_PATH]) {
     app.route({ method: AUTH_METHODS, url, onRequest: answer, handler: unreachable, exposeHeadRoute: false });
   }
 }
