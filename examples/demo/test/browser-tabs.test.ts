@@ -143,6 +143,24 @@ describe.skipIf(SKIP_BROWSER_TESTS)('demo in Chromium: two tabs of one browser',
     expect([...one.problems, ...two.problems]).toEqual([]);
   });
 
+  it('a reload after the access token expired stays signed in: /auth/me is refused, refreshed once, and asked again', async () => {
+    const clock = new ShiftedClock();
+    app = await startDemo({ clock });
+    const [one] = await twoTabs();
+    await signIn(one.page, app.credentials);
+    clock.advance((ACCESS_TTL_SECONDS + 10) * 1000);
+    const answers: string[] = [];
+    one.page.on('response', (response) => {
+      const path = new URL(response.url()).pathname;
+      if (path.startsWith('/auth/')) answers.push(`${response.request().method()} ${path} ${response.status()}`);
+    });
+    await openSignedIn(one.page, 'demo');
+    await sessionRows(one.page).first().waitFor();
+    const sessionCalls = answers.filter((a) => a.includes('/auth/me') || a.includes('/auth/refresh'));
+    expect(sessionCalls).toEqual(['GET /auth/me 401', 'POST /auth/refresh 200', 'GET /auth/me 200']);
+    expect(one.problems).toEqual([]);
+  });
+
   it('signing out in one tab signs the other out within a second, without it asking the server', async () => {
     app = await startDemo();
     const [one, two] = await twoTabs();
