@@ -85,6 +85,30 @@ describe('SQLiteStore specifics', () => {
     expect(prepare.mock.calls.length).toBe(preparedAtStart);
   });
 
+  it('purges in batches, letting other work run between them', async () => {
+    const store = open();
+    await seed(store);
+    const db = raw();
+    const insert = db.prepare('INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at) VALUES (?, ?, 0, 0, 1, 2)');
+    const token = db.prepare('INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES (?, ?, 0, 0)');
+    db.transaction(() => {
+      for (let i = 0; i < 450; i++) {
+        insert.run(`old-${i}`, 'u1');
+        token.run(`old-rt-${i}`, `old-${i}`);
+      }
+    })();
+    let ranDuringPurge = false;
+    let purged = false;
+    setImmediate(() => {
+      ranDuringPurge = !purged;
+    });
+    expect(await store.purgeExpired(T0)).toBe(450);
+    purged = true;
+    expect(ranDuringPurge).toBe(true);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM refresh_tokens').get()).toEqual({ n: 1 });
+    expect(await store.findSession('s1')).not.toBeNull();
+  });
+
   describe('migrations', () => {
     it('applies every migration once and records it; re-running is a no-op', async () => {
       await mkdir(dirname(path), { recursive: true });

@@ -163,10 +163,14 @@ export function prepareStatements(db: Database.Database) {
       'SELECT * FROM audit_events WHERE user_id = ? AND type = ? ORDER BY id DESC LIMIT ?',
     ),
 
-    purgeSessions: p<[number, number, number]>(
-      'DELETE FROM sessions WHERE absolute_expires_at < ? OR idle_expires_at < ? OR revoked_at < ?',
+    // Batches (the last parameter is the batch size): see SQLiteStore.purgeExpired.
+    purgeSessions: p<[number, number, number, number]>(
+      `DELETE FROM sessions WHERE rowid IN (
+         SELECT rowid FROM sessions WHERE absolute_expires_at < ? OR idle_expires_at < ? OR revoked_at < ? LIMIT ?)`,
     ),
-    purgeRevocations: p<[number]>('DELETE FROM revocation_events WHERE at < ?'),
+    purgeRevocations: p<[number, number]>(
+      'DELETE FROM revocation_events WHERE seq IN (SELECT seq FROM revocation_events WHERE at < ? LIMIT ?)',
+    ),
 
     insertSigningKey: p<[string, string, string, string, number, number]>(
       `INSERT INTO signing_keys (kid, alg, public_jwk, encrypted_private_key, created_at, activates_at)

@@ -47,6 +47,9 @@ export interface SQLiteStoreOptions {
 
 type Db = Database.Database;
 
+/** Sessions (with all their refresh tokens) or events one purge step deletes. */
+const PURGE_BATCH = 200;
+
 /**
  * {@link Store} on one SQLite database. Takes ownership of `db`: configures
  * it, migrates it and closes it in {@link SQLiteStore.close}. Prefer
@@ -208,13 +211,26 @@ export class SQLiteStore implements Store {
     });
   }
 
+  /**
+   * Deletes in batches, each its own short write transaction, and lets the
+   * event loop run in between: better-sqlite3 is synchronous, so one large
+   * DELETE would stall every request (and hold the write lock) until it ended.
+   */
   async purgeExpired(before: number): Promise<number> {
-    return this.#write(() => {
+    let total = 0;
+    for (;;) {
       // Refresh tokens go with their sessions (ON DELETE CASCADE).
-      const { changes } = this.#q.purgeSessions.run(before, before, before);
-      this.#q.purgeRevocations.run(before);
-      return changes;
-    });
+      const { changes } = this.#write(() => this.#q.purgeSessions.run(before, before, before, PURGE_BATCH));
+      total += changes;
+      if (changes < PURGE_BATCH) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (;;) {
+      const { changes } = this.#write(() => this.#q.purgeRevocations.run(before, PURGE_BATCH));
+      if (changes < PURGE_BATCH) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return total;
   }
 
   async insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> {
