@@ -78,10 +78,10 @@ export const configSchema = z
         /** Most PostgreSQL connections per instance. */
         poolSize: z.number().int().min(1).max(100).default(10),
         /** Bound on connecting to PostgreSQL and on each statement; past it requests get 503 STORE_UNAVAILABLE. */
-        timeoutSeconds: seconds(1, 60).default(5),
+        timeoutSeconds: seconds(1, 60).default(3),
       })
       .strict()
-      .default({ schema: 'public', migrate: 'on-start', poolSize: 10, timeoutSeconds: 5 }),
+      .default({ schema: 'public', migrate: 'on-start', poolSize: 10, timeoutSeconds: 3 }),
     /** The browser origin the SPA is served from. Trusted for Origin checks; default issuer and audience. */
     publicOrigin: origin.default('http://localhost:8080'),
     /** Further origins allowed to make credentialed state-changing requests. */

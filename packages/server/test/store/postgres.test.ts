@@ -140,6 +140,23 @@ describe('PostgresStore specifics', () => {
       expect(await rows('SELECT 1 FROM $schema.schema_migrations')).toHaveLength(MIGRATIONS.length);
     });
 
+    it('an instance starting while another migrates waits for it, longer than the statement timeout, instead of failing', async () => {
+      const holder = await adminClient();
+      try {
+        // The lock a migrating instance holds (see migrations.ts).
+        await holder.query('SELECT pg_advisory_lock($1::int, hashtext($2::text))', [0x47484d47, schema.schema]);
+        const store = await open({ timeoutMs: 200 });
+        const migrating = store.migrate();
+        await waitUntilBlockedBy(admin, await backendPid(holder));
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        await holder.query('SELECT pg_advisory_unlock($1::int, hashtext($2::text))', [0x47484d47, schema.schema]);
+        await migrating;
+        await store.requireCurrentSchema();
+      } finally {
+        await holder.end();
+      }
+    });
+
     it('rolls a failing migration back whole, then applies a good one over existing data', async () => {
       const store = await open();
       await store.migrate();

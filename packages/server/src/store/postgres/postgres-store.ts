@@ -58,7 +58,8 @@ export interface PostgresStoreOptions {
   /**
    * Upper bound for connecting, for waiting for a pooled connection, and for
    * each statement (server-side `statement_timeout` and `lock_timeout`, plus a
-   * client-side read timeout for a database that stopped answering). Default 5000.
+   * client-side read timeout half a second later, for a database that stopped
+   * answering). Migrations are exempt, except for connecting. Default 3000.
    */
   readonly timeoutMs?: number;
   /** Rows `purgeExpired` deletes per statement, so it never holds locks for long. Default 500. */
@@ -84,12 +85,14 @@ const INT8_OID = 20;
  */
 export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
+  /** How to connect, without the per-statement timeouts (what migrations use). */
+  readonly #connection: pg.ClientConfig;
   readonly #schema: string;
   readonly #purgeBatchSize: number;
   #closed = false;
 
   constructor(options: PostgresStoreOptions) {
-    const timeoutMs = Math.max(100, Math.trunc(options.timeoutMs ?? 5000));
+    const timeoutMs = Math.max(100, Math.trunc(options.timeoutMs ?? 3000));
     this.#schema = options.schema ?? 'public';
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(this.#schema)) throw new TypeError('schema must match [a-z_][a-z0-9_]{0,62}');
     this.#purgeBatchSize = Math.max(1, Math.trunc(options.purgeBatchSize ?? 500));
@@ -97,21 +100,24 @@ export class PostgresStore implements Store {
     // BIGINT columns hold milliseconds and identities, far below 2^53.
     const types = new pg.TypeOverrides();
     types.setTypeParser(INT8_OID, Number);
-    this.#pool = new pg.Pool({
+    this.#connection = {
       connectionString: options.url,
-      max: Math.max(1, Math.trunc(options.poolSize ?? 10)),
       connectionTimeoutMillis: timeoutMs,
-      statement_timeout: timeoutMs,
-      lock_timeout: timeoutMs,
-      // The server usually cancels first (and the connection survives); this catches a database that went silent.
-      query_timeout: timeoutMs + 1000,
-      idle_in_transaction_session_timeout: timeoutMs * 2,
-      idleTimeoutMillis: 30_000,
       keepAlive: true,
       application_name: 'gatehouse',
       // The schema name is restricted above, so it needs no escaping here.
       options: `-c search_path=${this.#schema}`,
       types,
+    };
+    this.#pool = new pg.Pool({
+      ...this.#connection,
+      max: Math.max(1, Math.trunc(options.poolSize ?? 10)),
+      statement_timeout: timeoutMs,
+      lock_timeout: timeoutMs,
+      // The server usually cancels first (and the connection survives); this catches a database that went silent.
+      query_timeout: timeoutMs + 500,
+      idle_in_transaction_session_timeout: timeoutMs * 2,
+      idleTimeoutMillis: 30_000,
     });
     const onIdleError = options.onIdleError ?? (() => undefined);
     // Without these listeners a connection that dies (database restart, network cut) crashes the process.
@@ -119,10 +125,28 @@ export class PostgresStore implements Store {
     this.#pool.on('connect', (client) => client.on('error', onIdleError));
   }
 
+  /**
+   * Runs on a connection of its own without statement or lock timeouts: a
+   * migration may take long, and an instance starting meanwhile must wait
+   * for the advisory lock instead of giving up. Only connecting is bounded.
+   */
   async migrate(): Promise<void> {
-    await this.#use(async (run) => {
-      await applyMigrations(run, this.#schema);
-    }, { transaction: false });
+    if (this.#closed) throw closedError();
+    const client = new pg.Client(this.#connection);
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw new GatehouseError('STORE_UNAVAILABLE', { cause: error });
+    }
+    try {
+      await applyMigrations((sql, values) => client.query(sql, values === undefined ? undefined : [...values]), this.#schema);
+    } catch (error) {
+      throw error instanceof pg.DatabaseError || error instanceof GatehouseError ? toStoreError(error) : new GatehouseError('STORE_UNAVAILABLE', { cause: error });
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
 
   /** Rejects with `STORE_UNAVAILABLE` unless the schema is exactly at the version this build needs. */
@@ -385,7 +409,7 @@ export class PostgresStore implements Store {
    */
   async #use<T>(fn: (run: Run) => Promise<T>, options: { readonly transaction: boolean }): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      if (this.#closed) throw new GatehouseError('STORE_UNAVAILABLE', { message: 'The PostgreSQL store is closed.' });
+      if (this.#closed) throw closedError();
       let client: pg.PoolClient;
       try {
         client = await this.#pool.connect();
@@ -488,6 +512,10 @@ async function appendRevocations(run: Run, kind: 'session' | 'user', sessionIds:
      SELECT $1, sid, $3, $4 FROM unnest($2::text[]) WITH ORDINALITY AS x (sid, n) ORDER BY n`,
     [kind, sessionIds, userId, at],
   );
+}
+
+function closedError(): GatehouseError {
+  return new GatehouseError('STORE_UNAVAILABLE', { message: 'The PostgreSQL store is closed.' });
 }
 
 function qualified(alias: string): string {
