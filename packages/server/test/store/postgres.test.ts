@@ -221,6 +221,13 @@ describe('PostgresStore specifics', () => {
       await a.migrate();
       const before = T0 + 60 * MIN;
       const expired = await Promise.all(Array.from({ length: 20 }, () => seed(a, { idleExpiresAt: before - 1 })));
+      // Two rotations each: 60 refresh tokens, two batches' worth of tokens.
+      for (const [step, now] of [[1, T0 + MIN], [2, T0 + 2 * MIN]] as const) {
+        for (const e of expired) {
+          const next = `${e.hash}-${step}`;
+          await a.rotateRefreshToken({ presentedHash: step === 1 ? e.hash : `${e.hash}-1`, successorHash: next, now, graceMs: GRACE, idleTimeoutMs: IDLE });
+        }
+      }
       const live = await seed(a, { idleExpiresAt: before + 1 });
       const [fromA, fromB] = await Promise.all([a.purgeExpired(before), b.purgeExpired(before)]);
       expect((fromA ?? 0) + (fromB ?? 0)).toBe(20);

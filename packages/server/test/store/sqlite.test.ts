@@ -90,11 +90,12 @@ describe('SQLiteStore specifics', () => {
     await seed(store);
     const db = raw();
     const insert = db.prepare('INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at) VALUES (?, ?, 0, 0, 1, 2)');
-    const token = db.prepare('INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES (?, ?, 0, 0)');
+    const token = db.prepare('INSERT INTO refresh_tokens (hash, session_id, generation, created_at, rotated_at) VALUES (?, ?, 0, 0, 0)');
     db.transaction(() => {
       for (let i = 0; i < 450; i++) {
         insert.run(`old-${i}`, 'u1');
-        token.run(`old-rt-${i}`, `old-${i}`);
+        // Rotated tokens of a long session: more than a batch of tokens in all.
+        for (let g = 0; g < 6; g++) token.run(`old-rt-${i}-${g}`, `old-${i}`);
       }
     })();
     let ranDuringPurge = false;

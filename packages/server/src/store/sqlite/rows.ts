@@ -164,6 +164,11 @@ export function prepareStatements(db: Database.Database) {
     ),
 
     // Batches (the last parameter is the batch size): see SQLiteStore.purgeExpired.
+    purgeTokens: p<[number, number, number, number]>(
+      `DELETE FROM refresh_tokens WHERE rowid IN (
+         SELECT t.rowid FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id
+         WHERE s.absolute_expires_at < ? OR s.idle_expires_at < ? OR s.revoked_at < ? LIMIT ?)`,
+    ),
     purgeSessions: p<[number, number, number, number]>(
       `DELETE FROM sessions WHERE rowid IN (
          SELECT rowid FROM sessions WHERE absolute_expires_at < ? OR idle_expires_at < ? OR revoked_at < ? LIMIT ?)`,
