@@ -64,7 +64,8 @@ async function run(argv: readonly string[], options: { stdin?: string; env?: Rec
 
 /** A Gatehouse on the same SQLite file, standing in for the running server. */
 async function server(): Promise<Gatehouse> {
-  const config = loadConfig({ env: { GATEHOUSE_SECRET: SECRET }, cwd, overrides: { dataDir } });
+  // Never polls (60 s) in these tests, so the list must not be judged stale while a test runs.
+  const config = loadConfig({ env: { GATEHOUSE_SECRET: SECRET }, cwd, overrides: { dataDir, 'revocation.maxStalenessSeconds': 3600 } });
   const gatehouse = await createGatehouse({ config, logger: createLogger('silent'), revocationSyncIntervalMs: 60_000 });
   open.push(gatehouse);
   return gatehouse;
