@@ -74,7 +74,7 @@ describe('without a feed, the list vouches for tokens only while store reads suc
     expect(revocations.check('gone', 'some-user', 0)).toBe('revoked');
   });
 
-  it('a failing read does not make it current; the next successful one does', async () => {
+  it('a failing read leaves it stale; a list that has read nothing yet is not current until its first read', async () => {
     const revocations = list();
     await revocations.sync();
     monotonic += MAX_STALENESS_MS + 1;
