@@ -64,6 +64,12 @@ export interface AccessTokenKeys {
    * compared, as text, with the headers our own keys produce.
    */
   verifierFor(encodedHeader: string): TokenVerifier | undefined;
+  /**
+   * Whether `verifier`, returned by {@link verifierFor} earlier, may still
+   * verify now (its key was not removed or expired since). Asked on every
+   * cache hit, so it must be a lookup, not a search.
+   */
+  trusts(verifier: TokenVerifier): boolean;
 }
 
 /**
@@ -90,6 +96,7 @@ export function hs256Keys(key: KeyObject): AccessTokenKeys {
   return Object.freeze({
     signer: () => signer,
     verifierFor: (encodedHeader: string) => (encodedHeader === encoded ? verifier : undefined),
+    trusts: (candidate: TokenVerifier) => candidate === verifier,
   });
 }
 
@@ -266,19 +273,22 @@ export class AccessTokenService {
    */
   async verify(token: string): Promise<AccessTokenVerification> {
     if (typeof token !== 'string' || token.length > ACCESS_TOKEN_MAX_LENGTH) return INVALID;
+    // A cached token is the exact text of one that passed every check below; it
+    // still has to be unexpired and signed by a key we still trust.
+    const cached = this.#verified.get(token);
+    if (cached !== undefined) {
+      if (this.#keys.trusts(cached.verifier)) {
+        // The same rule as jose: expired once exp <= now - tolerance.
+        if (cached.claims.exp > Math.floor(this.#clock.now() / 1000) - this.#options.clockToleranceSeconds) return { ok: true, claims: cached.claims };
+        this.#verified.delete(token);
+        return EXPIRED;
+      }
+      this.#verified.delete(token);
+    }
     // The first segment picks the key; nothing else in the token is looked at before the signature.
     const dot = token.indexOf('.');
     const verifier = dot > 0 ? this.#keys.verifierFor(token.slice(0, dot)) : undefined;
     if (verifier === undefined) return INVALID;
-    // A cached token is the exact text of one that passed every check below; it
-    // still has to be unexpired and signed by a key we still trust.
-    const cached = this.#verified.get(token);
-    if (cached !== undefined && cached.verifier === verifier) {
-      // The same rule as jose: expired once exp <= now - tolerance.
-      if (cached.claims.exp > Math.floor(this.#clock.now() / 1000) - this.#options.clockToleranceSeconds) return { ok: true, claims: cached.claims };
-      this.#verified.delete(token);
-      return EXPIRED;
-    }
     // Cheap structural gate before any JSON or crypto work (DoS guard).
     if (!SHAPE.test(token)) return INVALID;
     let payload: Record<string, unknown>;
@@ -326,7 +336,7 @@ export class AccessTokenService {
 }
 
 function isKeySource(keys: KeyObject | AccessTokenKeys): keys is AccessTokenKeys {
-  return typeof (keys as AccessTokenKeys).verifierFor === 'function' && typeof (keys as AccessTokenKeys).signer === 'function';
+  return typeof (keys as AccessTokenKeys).verifierFor === 'function' && typeof (keys as AccessTokenKeys).trusts === 'function';
 }
 
 function isNonEmptyString(value: unknown): value is string {

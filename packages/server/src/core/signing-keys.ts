@@ -136,6 +136,8 @@ export class SigningKeySet implements AccessTokenKeys {
   #byKid = new Map<string, Entry>();
   /** encoded protected header → entry. */
   #byHeader = new Map<string, Entry>();
+  /** verifier → entry, for {@link trusts}; rebuilt with the maps, so a removed key's verifier is no longer in it. */
+  #byVerifier = new WeakMap<TokenVerifier, Entry>();
   #syncing: Promise<void> | undefined;
 
   constructor(storage: SigningKeySource, encryptionKey: KeyObject, clock: Clock, options: SigningKeySetOptions) {
@@ -174,6 +176,12 @@ export class SigningKeySet implements AccessTokenKeys {
     return signingKeyPhase(entry.record, this.#clock.now(), this.#options.retainMs) === 'expired' ? undefined : entry.verifier;
   }
 
+  /** Whether `verifier` still belongs to a key that may verify now; a WeakMap look-up and a comparison. */
+  trusts(verifier: TokenVerifier): boolean {
+    const entry = this.#byVerifier.get(verifier);
+    return entry !== undefined && signingKeyPhase(entry.record, this.#clock.now(), this.#options.retainMs) !== 'expired';
+  }
+
   /** The JSON Web Key Set to publish: public keys that may verify now, in activation order. */
   jwks(): { readonly keys: readonly JWK[] } {
     const now = this.#clock.now();
@@ -203,9 +211,14 @@ export class SigningKeySet implements AccessTokenKeys {
       if (entry !== null) byKid.set(record.kid, entry);
     }
     const byHeader = new Map<string, Entry>();
-    for (const entry of byKid.values()) byHeader.set(entry.verifier.encodedHeader, entry);
+    const byVerifier = new WeakMap<TokenVerifier, Entry>();
+    for (const entry of byKid.values()) {
+      byHeader.set(entry.verifier.encodedHeader, entry);
+      byVerifier.set(entry.verifier, entry);
+    }
     this.#byKid = byKid;
     this.#byHeader = byHeader;
+    this.#byVerifier = byVerifier;
   }
 
   async #import(record: SigningKeyRecord): Promise<Entry | null> {
