@@ -186,6 +186,15 @@ describe('PostgresStore specifics', () => {
     });
   });
 
+  it('keeps its schema when the URL carries its own connection options', async () => {
+    const url = new URL(schema.url);
+    url.searchParams.set('options', '-c application_name=from-url');
+    const store = await open({ url: url.toString() });
+    await store.migrate();
+    await seed(store);
+    expect(await rows('SELECT COUNT(*)::int AS n FROM $schema.users')).toEqual([{ n: 1 }]);
+  });
+
   describe('revocation feed', () => {
     it('a reader following the seq cursor misses no event while many instances revoke at once', async () => {
       const writers = await Promise.all(Array.from({ length: 4 }, () => open({ poolSize: 3 })));

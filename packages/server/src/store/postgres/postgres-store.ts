@@ -100,13 +100,17 @@ export class PostgresStore implements Store {
     // BIGINT columns hold milliseconds and identities, far below 2^53.
     const types = new pg.TypeOverrides();
     types.setTypeParser(INT8_OID, Number);
+    // pg lets the URL's own `options` parameter replace ours, which would lose the search_path: merge them instead.
+    const url = new URL(options.url);
+    const urlOptions = url.searchParams.get('options');
+    url.searchParams.delete('options');
     this.#connection = {
-      connectionString: options.url,
+      connectionString: url.toString(),
       connectionTimeoutMillis: timeoutMs,
       keepAlive: true,
       application_name: 'gatehouse',
       // The schema name is restricted above, so it needs no escaping here.
-      options: `-c search_path=${this.#schema}`,
+      options: `${urlOptions === null ? '' : `${urlOptions} `}-c search_path=${this.#schema}`,
       types,
     };
     this.#pool = new pg.Pool({
@@ -122,7 +126,8 @@ export class PostgresStore implements Store {
     const onIdleError = options.onIdleError ?? (() => undefined);
     // Without these listeners a connection that dies (database restart, network cut) crashes the process.
     this.#pool.on('error', onIdleError);
-    this.#pool.on('connect', (client) => client.on('error', onIdleError));
+    // A checked-out connection's failure also reaches its query, and the pool re-emits an idle one's: one report each.
+    this.#pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   /**
