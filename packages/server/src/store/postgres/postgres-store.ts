@@ -468,13 +468,17 @@ async function rotate(run: Run, { presentedHash, successorHash, now, graceMs, id
   );
   const sessionRow = locked.rows[0];
   if (sessionRow === undefined) return { status: 'invalid', reason: 'unknown' };
-  const token = (await run<TokenRow>('SELECT hash, session_id, generation, rotated_at FROM refresh_tokens WHERE hash = $1', [presentedHash])).rows[0];
-  if (token === undefined) return { status: 'invalid', reason: 'unknown' };
+  // The token again (its state as the previous lock holder left it) and the user, in one round trip.
+  const current = await run<UserRow & Pick<TokenRow, 'generation' | 'rotated_at'>>(
+    'SELECT t.generation, t.rotated_at, u.* FROM refresh_tokens t, users u WHERE t.hash = $1 AND u.id = $2',
+    [presentedHash, sessionRow.user_id],
+  );
+  const row = current.rows[0];
+  if (row === undefined) return { status: 'invalid', reason: 'unknown' };
+  const token = { generation: row.generation, rotated_at: row.rotated_at };
   const session = toSession(sessionRow);
   if (session.revokedAt !== null) return { status: 'invalid', reason: 'revoked' };
-  const userRow = (await run<UserRow>('SELECT * FROM users WHERE id = $1', [session.userId])).rows[0];
-  if (userRow === undefined) return { status: 'invalid', reason: 'unknown' };
-  const user = toUser(userRow);
+  const user = toUser(row);
   if (user.disabled) return { status: 'invalid', reason: 'user_disabled' };
   if (now >= session.idleExpiresAt || now >= session.absoluteExpiresAt) return { status: 'invalid', reason: 'expired' };
 
