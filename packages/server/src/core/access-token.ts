@@ -1,7 +1,9 @@
-import { randomBytes, webcrypto, type KeyObject } from 'node:crypto';
-import { SignJWT, errors as joseErrors, jwtVerify, type CryptoKey, type JWTVerifyOptions } from 'jose';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTVerifyOptions } from 'jose';
 import type { Clock } from './clock.js';
-import { pinnedHeader } from './signing-keys.js';
+import { hs256Keys, type AccessTokenKeys, type TokenVerifier } from './token-keys.js';
+
+export { hs256Keys, type AccessTokenKeys, type TokenSigner, type TokenVerifier } from './token-keys.js';
 
 /** The claims of a Gatehouse access token, as verified. */
 export interface AccessTokenClaims {
@@ -35,70 +37,6 @@ export interface AccessTokenOptions {
 export type AccessTokenVerification =
   | { readonly ok: true; readonly claims: AccessTokenClaims }
   | { readonly ok: false; readonly code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' };
-
-/** What a token is signed with: the exact protected header and the private (or HMAC) key. */
-export interface TokenSigner {
-  readonly header: { readonly alg: string; readonly kid?: string; readonly typ: 'at+jwt' };
-  readonly key: CryptoKey | Promise<CryptoKey>;
-}
-
-/** One key that may verify tokens, bound to one algorithm and one exact encoded header. */
-export interface TokenVerifier {
-  readonly alg: string;
-  /** base64url of the protected header this key's tokens carry, byte for byte. */
-  readonly encodedHeader: string;
-  readonly key: CryptoKey | Promise<CryptoKey>;
-}
-
-/**
- * Where {@link AccessTokenService} gets its keys: one HS256 key derived from
- * the secret ({@link hs256Keys}), or a rotating set of asymmetric keys
- * (`SigningKeySet`). Both answer from memory.
- */
-export interface AccessTokenKeys {
-  /** The key that signs now. May throw `GatehouseError` when none can (issuing then fails closed). */
-  signer(): TokenSigner;
-  /**
-   * The key whose tokens carry exactly `encodedHeader`, or undefined. The
-   * token's header is never parsed for key material or algorithm: it is only
-   * compared, as text, with the headers our own keys produce.
-   */
-  verifierFor(encodedHeader: string): TokenVerifier | undefined;
-  /**
-   * Whether `verifier`, returned by {@link verifierFor} earlier, may still
-   * verify now (its key was not removed or expired since). Asked on every
-   * cache hit, so it must be a lookup, not a search.
-   */
-  trusts(verifier: TokenVerifier): boolean;
-}
-
-/**
- * The HS256 key source: one key, no `kid`, and the same pinned header as
- * before key rotation existed, so tokens issued by earlier versions still verify.
- *
- * @throws TypeError unless `key` is a secret of at least 32 bytes.
- */
-export function hs256Keys(key: KeyObject): AccessTokenKeys {
-  if (key.type !== 'secret' || (key.symmetricKeySize ?? 0) < 32) {
-    throw new TypeError('AccessTokenService needs a secret key of at least 32 bytes.');
-  }
-  const raw = key.export();
-  // jose 6 on Node 20 re-imports a secret KeyObject (export + importKey) on
-  // every call because `KeyObject.toCryptoKey` only exists from Node 22.10,
-  // which measured at about half speed. So the key is imported once, here, as a
-  // non-extractable CryptoKey, and that is what jose sees.
-  const imported = webcrypto.subtle
-    .importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-    .finally(() => raw.fill(0)) as Promise<CryptoKey>;
-  const { header, encoded } = pinnedHeader('HS256', undefined);
-  const signer: TokenSigner = Object.freeze({ header, key: imported });
-  const verifier: TokenVerifier = Object.freeze({ alg: 'HS256', encodedHeader: encoded, key: imported });
-  return Object.freeze({
-    signer: () => signer,
-    verifierFor: (encodedHeader: string) => (encodedHeader === encoded ? verifier : undefined),
-    trusts: (candidate: TokenVerifier) => candidate === verifier,
-  });
-}
 
 /**
  * Longest token `verify` will look at; `issue` refuses to mint anything

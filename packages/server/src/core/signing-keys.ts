@@ -1,10 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { NewSigningKey, SigningAlgorithm, SigningKeyRecord, Store } from '../store/store.js';
-import type { AccessTokenKeys, TokenSigner, TokenVerifier } from './access-token.js';
+import { pinnedHeader, type AccessTokenKeys, type TokenSigner, type TokenVerifier } from './token-keys.js';
 import type { Clock } from './clock.js';
 import { GatehouseError } from './errors.js';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.js';
+
+export { pinnedHeader } from './token-keys.js';
 
 /** The asymmetric algorithms Gatehouse can sign access tokens with. */
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = Object.freeze(['EdDSA', 'ES256', 'RS256']);
@@ -85,17 +87,6 @@ export async function generatePrivateJWK(alg: SigningAlgorithm): Promise<JWK> {
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
   const kid = await calculateJwkThumbprint(await exportJWK(publicKey));
   return { kid, alg, ...(await exportJWK(privateKey)) };
-}
-
-/**
- * The exact protected header of a token signed by `kid`, and its encoded
- * form. Verification looks keys up by that encoded text, so a token whose
- * header differs in any byte (another alg, `jku`, `jwk`, `x5u`, `crit`...)
- * finds no key at all.
- */
-export function pinnedHeader(alg: string, kid: string | undefined): { readonly header: TokenSigner['header']; readonly encoded: string } {
-  const header = Object.freeze(kid === undefined ? { alg, typ: 'at+jwt' as const } : { alg, kid, typ: 'at+jwt' as const });
-  return { header, encoded: Buffer.from(JSON.stringify(header)).toString('base64url') };
 }
 
 interface Entry {
