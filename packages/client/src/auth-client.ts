@@ -138,7 +138,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       return { at: Date.now(), ok: true, user: body.user, session: body.session };
     }
     const error = await errorFromResponse(response);
-    if (error.code === 'REFRESH_TOKEN_INVALID' || error.code === 'REFRESH_TOKEN_REUSED') return { at: Date.now(), ok: false, code: error.code };
+    if (error.code === 'REFRESH_TOKEN_INVALID' || error.code === 'REFRESH_TOKEN_REVOKED' || error.code === 'REFRESH_TOKEN_REUSED') return { at: Date.now(), ok: false, code: error.code };
     throw error; // CSRF_REJECTED, 5xx: not a verdict on the session
   };
 
@@ -146,7 +146,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     if (outcome.ok) {
       signedIn(outcome.user, outcome.session, fromAnotherTab ? undefined : lastRefreshResponse);
     } else {
-      const reason = outcome.code === 'REFRESH_TOKEN_REUSED' ? 'reused' : 'expired';
+      const reason = signOutReason(outcome.code) ?? 'expired';
       signedOut(reason, new AuthError(outcome.code, 'The session could not be refreshed.', { status: 401 }), !fromAnotherTab);
     }
   };

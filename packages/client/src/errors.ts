@@ -14,6 +14,7 @@ export type AuthErrorCode =
   | 'TOKEN_EXPIRED'
   | 'SESSION_REVOKED'
   | 'REFRESH_TOKEN_INVALID'
+  | 'REFRESH_TOKEN_REVOKED'
   | 'REFRESH_TOKEN_REUSED'
   | 'INVALID_AUTHORIZATION'
   | 'CSRF_REJECTED'
@@ -77,6 +78,7 @@ export type SignOutReason = 'logout' | 'expired' | 'revoked' | 'reused';
 export function signOutReason(code: AuthErrorCode): SignOutReason | undefined {
   switch (code) {
     case 'SESSION_REVOKED':
+    case 'REFRESH_TOKEN_REVOKED':
       return 'revoked';
     case 'REFRESH_TOKEN_REUSED':
       return 'reused';

@@ -1,6 +1,9 @@
 import type { SignOutReason } from './errors.js';
 import type { SessionInfo, User } from './types.js';
 
+/** The refresh answers that settle whether a session is over (anything else is transient). */
+export type RefreshVerdictCode = 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_REVOKED' | 'REFRESH_TOKEN_REUSED';
+
 /** What one tab tells the others. */
 export type TabMessage =
   | { readonly type: 'signed-in' }
@@ -10,7 +13,7 @@ export type TabMessage =
 /** The result of one `POST /auth/refresh`, shared between tabs. `at` is when it settled (epoch ms). */
 export type RefreshOutcome =
   | { readonly at: number; readonly ok: true; readonly user: User; readonly session: SessionInfo }
-  | { readonly at: number; readonly ok: false; readonly code: 'REFRESH_TOKEN_INVALID' | 'REFRESH_TOKEN_REUSED' };
+  | { readonly at: number; readonly ok: false; readonly code: RefreshVerdictCode };
 
 export interface TabChannel {
   post(message: TabMessage): void;

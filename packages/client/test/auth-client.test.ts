@@ -255,6 +255,21 @@ describe('why a session ended', () => {
     expect(events.unauthenticated).toEqual([{ reason: 'revoked', error: expect.objectContaining({ code: 'SESSION_REVOKED' }) }]);
   });
 
+  it('a session revoked while its access token had already expired: the refresh is refused, reason "revoked"', async () => {
+    const browser = cookieBrowser(APP_ORIGIN);
+    const client = tab(browser);
+    const events = recordEvents(client);
+    await client.login(ALICE);
+    const other = server.browser();
+    await other.login(ALICE);
+    expect((await other.delete(`/auth/sessions/${client.session!.id}`)).status).toBe(204);
+    server.clock.advance(16 * 60_000); // past the access token's lifetime: the next call goes to /auth/refresh
+    const response = await client.fetch(`${server.baseURL}/api/private`);
+    expect(response.status).toBe(401);
+    expect(client.state).toBeNull();
+    expect(events.unauthenticated).toEqual([{ reason: 'revoked', error: expect.objectContaining({ code: 'REFRESH_TOKEN_REVOKED' }) }]);
+  });
+
   it('a replayed refresh token: reason "reused"', async () => {
     const browser = cookieBrowser(APP_ORIGIN);
     const client = tab(browser);

@@ -169,7 +169,10 @@ export class AuthService {
     let next: string;
     switch (outcome.status) {
       case 'invalid':
-        throw new GatehouseError('REFRESH_TOKEN_INVALID');
+        // Saying "revoked" rather than "invalid" lets the client tell the user their session was
+        // ended (elsewhere, by an admin, after theft) rather than that it timed out. It tells the
+        // holder of the token nothing they could use: the session is over either way.
+        throw new GatehouseError(outcome.reason === 'revoked' || outcome.reason === 'user_disabled' ? 'REFRESH_TOKEN_REVOKED' : 'REFRESH_TOKEN_INVALID');
       case 'reused':
         this.#d.revocations.revokeSession(outcome.session.id, now);
         await this.#audit('refresh_token_reused', client, { userId: outcome.session.userId, sessionId: outcome.session.id });

@@ -16,7 +16,8 @@ export const ERRORS = {
   TOKEN_INVALID: { status: 401, message: 'The access token is invalid.' },
   TOKEN_EXPIRED: { status: 401, message: 'The access token has expired.' },
   SESSION_REVOKED: { status: 401, message: 'The session has ended.' },
-  REFRESH_TOKEN_INVALID: { status: 401, message: 'The refresh token is missing, expired or revoked.' },
+  REFRESH_TOKEN_INVALID: { status: 401, message: 'The refresh token is missing, unknown or expired.' },
+  REFRESH_TOKEN_REVOKED: { status: 401, message: 'The session was ended; sign in again.' },
   REFRESH_TOKEN_REUSED: { status: 401, message: 'The refresh token was already used; the session has been revoked.' },
   INVALID_AUTHORIZATION: { status: 401, message: 'The Authorization header is not a Bearer token.' },
   // 403

@@ -51,7 +51,7 @@ describe('refresh token rotation', () => {
       const bearer = await server.browser({ origin: null }).get('/api/private', { headers: { authorization: `Bearer ${legitimateAccess}` } });
       expectError(bearer, 401, 'SESSION_REVOKED');
       // …and so does its refresh token.
-      expectError(await legitimateRefresh.post('/auth/refresh'), 401, 'REFRESH_TOKEN_INVALID');
+      expectError(await legitimateRefresh.post('/auth/refresh'), 401, 'REFRESH_TOKEN_REVOKED');
     });
 
     it('records a refresh_token_reused audit event for the session', async () => {

@@ -119,7 +119,7 @@ describe('revocation takes effect on the very next request, before the access to
     await expectRevoked(session);
     const refresh = await session.browser.post('/auth/refresh');
     expect(refresh.status).toBe(401);
-    expect(refresh.body.error.code).toBe('REFRESH_TOKEN_INVALID');
+    expect(refresh.body.error.code).toBe('REFRESH_TOKEN_REVOKED');
   });
 
   it('a disabled user cannot sign in: 401 INVALID_CREDENTIALS, the same body as a wrong password', async () => {
