@@ -1,4 +1,5 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
+import { GatehouseError } from '../core/errors.js';
 import { SigningKeyFile } from '../core/key-file.js';
 import { deriveKeyRing } from '../core/keys.js';
 import { generatePrivateJWK, generateSigningKey, signingKeyPhase, SIGNING_ALGORITHMS } from '../core/signing-keys.js';
@@ -17,6 +18,7 @@ import type { CLIValues } from './main.js';
  */
 export async function runKeysCommand(rest: readonly string[], values: CLIValues, io: CLIIO): Promise<number> {
   const [sub, ...args] = rest;
+  if (sub === 'delete') return deleteKey(args, values, io);
   if (args.length > 0) throw new CLIUsageError(`keys ${sub ?? ''} takes no arguments`);
   if (sub !== 'list' && sub !== 'rotate' && sub !== 'generate') throw new CLIUsageError(`unknown command "keys ${rest.join(' ')}"`);
   if (sub === 'list' && (values.alg !== undefined || values.now === true)) throw new CLIUsageError('--alg and --now are for keys rotate');
@@ -51,6 +53,35 @@ export async function runKeysCommand(rest: readonly string[], values: CLIValues,
     if (values.json) io.stdout(`${JSON.stringify({ keys: rows })}\n`);
     else if (rows.length === 0) io.stdout(`No signing keys (signing.algorithm is ${config.signing.algorithm}).\n`);
     else io.stdout(`${rows.map(line).join('\n')}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * `keys delete <kid>`: withdraws a key at once (a compromised one): from each
+ * instance's next key sync its tokens are refused, cached ones too. The key
+ * that signs now cannot be deleted; rotate with --now first.
+ */
+async function deleteKey(args: readonly string[], values: CLIValues, io: CLIIO): Promise<number> {
+  const [kid, ...extra] = args;
+  if (kid === undefined || extra.length > 0) throw new CLIUsageError('expected exactly one kid');
+  if (values.alg !== undefined || values.now === true) throw new CLIUsageError('--alg and --now are for keys rotate');
+  const config = configFromFlags(values, io);
+  if (config.signing.keysFile !== undefined) {
+    throw new CLIUsageError(`the keys live in signing.keysFile (${config.signing.keysFile}): delete by editing it`);
+  }
+  const store = await openConfiguredStore(config, { schema: 'migrate' });
+  try {
+    const now = Date.now();
+    const key = (await store.listSigningKeys()).find((k) => k.kid === kid);
+    if (key === undefined) throw new GatehouseError('KEY_NOT_FOUND');
+    if (signingKeyPhase(key, now, signingKeyRetentionMs(config)) === 'active') {
+      throw new GatehouseError('KEY_IN_USE');
+    }
+    await store.deleteSigningKey(kid);
+    io.stdout(values.json ? `${JSON.stringify({ deleted: kid })}\n` : `Deleted key ${kid}; running instances stop accepting its tokens within ${config.signing.syncIntervalSeconds} s.\n`);
     return 0;
   } finally {
     await store.close();

@@ -20,6 +20,7 @@ Commands:
   keys list                              List the access-token signing keys (asymmetric algorithms)
   keys rotate [--alg ALG] [--now]        Add a signing key; it signs after signing.publishAheadSeconds
   keys generate [--alg ALG]              Print a new private JWK for signing.keysFile
+  keys delete <kid>                      Withdraw a (compromised) key at once
 
 Options for every command:
   --config FILE          Config file (default: ./gatehouse.config.json if present)

@@ -44,6 +44,8 @@ export const ERRORS = {
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
   USER_NOT_FOUND: { status: 404, message: 'No such user.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
+  KEY_NOT_FOUND: { status: 404, message: 'No signing key with that kid.' },
+  KEY_IN_USE: { status: 409, message: 'That key signs tokens now; run `gatehouse keys rotate --now` first.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** The stable, machine-readable code of a {@link GatehouseError}. */

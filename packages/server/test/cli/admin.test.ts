@@ -387,7 +387,7 @@ describe('docs/cli.md', () => {
     const doc = readFileSync(fileURLToPath(new URL('../../../../docs/cli.md', import.meta.url)), 'utf8');
     const usage = (await run(['--help'], { dataDir: false })).stdout;
     const commands = /Commands:\n([\s\S]*?)\n\n/.exec(usage)?.[1]?.split('\n').map((line) => line.trim().split(/\s{2,}/)[0] ?? '') ?? [];
-    expect(commands).toHaveLength(12);
+    expect(commands).toHaveLength(13);
     const headings = doc.split('\n').filter((line) => line.startsWith('## '));
     for (const command of commands) {
       expect(headings.some((h) => h.includes(`\`${command}\``)), `no section for ${command}`).toBe(true);

@@ -70,6 +70,21 @@ describe('gatehouse keys', () => {
     expect(keys[1]?.retiredAt).toBe(keys[0]?.activatesAt);
   });
 
+  it('delete: withdraws a retired key, refuses the signing one and an unknown kid, changing nothing', async () => {
+    const env = { GATEHOUSE_SIGNING_ALGORITHM: 'EdDSA' };
+    await run(['keys', 'rotate', '--now'], env);
+    await run(['keys', 'rotate', '--now'], env);
+    const [older, newer] = await list(env);
+    expect([older?.status, newer?.status]).toEqual(['retired', 'active']);
+    const inUse = await run(['keys', 'delete', newer!.kid], env);
+    expect([inUse.code, inUse.stderr]).toEqual([1, 'gatehouse: KEY_IN_USE: That key signs tokens now; run `gatehouse keys rotate --now` first.\n']);
+    expect((await run(['keys', 'delete', 'no-such-kid'], env)).stderr).toMatch(/^gatehouse: KEY_NOT_FOUND: /);
+    expect(await list(env)).toHaveLength(2);
+    expect(await run(['keys', 'delete', older!.kid, '--json'], env)).toEqual({ code: 0, stdout: `{"deleted":"${older!.kid}"}\n`, stderr: '' });
+    expect((await list(env)).map((k) => k.kid)).toEqual([newer!.kid]);
+    expect((await run(['keys', 'delete'], env)).code).toBe(2);
+  });
+
   it('never prints private key material', async () => {
     await run(['keys', 'rotate', '--now', '--alg', 'RS256']);
     const text = (await run(['keys', 'list'])).stdout + (await run(['keys', 'list', '--json'])).stdout;

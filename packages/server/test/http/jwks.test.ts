@@ -195,6 +195,31 @@ describe('a retired key past its retention', () => {
   });
 });
 
+describe('a key withdrawn by `gatehouse keys delete`', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ signing: { algorithm: 'EdDSA', syncIntervalSeconds: 1 } });
+    server.clock.set(Date.now());
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('takes its tokens with it within one key sync, even ones already verified and cached', async () => {
+    const token = await signIn(server);
+    const oldKid = decodeProtectedHeader(token).kid as string;
+    expect((await guardStatus(server, token)).status).toBe(200); // verified once: now in the cache
+    expect((await cli(server, ['keys', 'rotate', '--now'])).code).toBe(0);
+    server.clock.set(Date.now());
+    await vi.waitFor(async () => expect(decodeProtectedHeader(await signIn(server)).kid).not.toBe(oldKid), { timeout: 5000, interval: 200 });
+    expect((await guardStatus(server, token)).status).toBe(200); // rotation alone signs nobody out
+
+    expect((await cli(server, ['keys', 'delete', oldKid])).code).toBe(0);
+    await vi.waitFor(async () => expect(await guardStatus(server, token)).toEqual({ status: 401, code: 'TOKEN_INVALID' }), { timeout: 5000, interval: 100 });
+    expect((await fetchJWKS(server)).keys.map((k) => k.kid)).not.toContain(oldKid);
+  });
+});
+
 describe('JWKS with HS256 (the default)', () => {
   let server: TestServer;
   beforeAll(async () => {
