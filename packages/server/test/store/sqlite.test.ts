@@ -258,7 +258,7 @@ async function buildChildScript(dir: string): Promise<string> {
   const src = fileURLToPath(new URL('../../src/', import.meta.url));
   const out = join(dir, 'child');
   const driver = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
-  for (const file of ['core/errors.ts', 'store/sqlite/sqlite-store.ts', 'store/sqlite/migrations.ts', 'store/sqlite/rows.ts']) {
+  for (const file of ['core/errors.ts', 'store/sqlite/sqlite-store.ts', 'store/sqlite/migrations.ts', 'store/sqlite/rows.ts', 'store/rows.ts']) {
     const { outputText } = ts.transpileModule(await readFile(join(src, file), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
     });

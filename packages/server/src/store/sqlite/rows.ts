@@ -4,16 +4,11 @@
  */
 import type Database from 'better-sqlite3';
 import { GatehouseError } from '../../core/errors.js';
-import type {
-  AuditEventType,
-  RevocationEvent,
-  RevokeReason,
-  SessionRecord,
-  SigningAlgorithm,
-  SigningKeyRecord,
-  StoredAuditEvent,
-  UserRecord,
-} from '../store.js';
+import type { UserRecord } from '../store.js';
+import type { AuditRow, RevocationRow, SessionRow, SigningKeyRow, TokenRow } from '../rows.js';
+
+export type { AuditRow, RevocationRow, SessionRow, SigningKeyRow, TokenRow };
+export { toAudit, toRevocation, toSession, toSigningKey } from '../rows.js';
 
 export interface UserRow {
   id: string;
@@ -24,55 +19,6 @@ export interface UserRow {
   created_at: number;
   updated_at: number;
   tokens_valid_after: number;
-}
-
-export interface SessionRow {
-  id: string;
-  user_id: string;
-  created_at: number;
-  last_seen_at: number;
-  idle_expires_at: number;
-  absolute_expires_at: number;
-  revoked_at: number | null;
-  revoke_reason: string | null;
-  user_agent: string | null;
-  ip: string | null;
-}
-
-export interface TokenRow {
-  hash: string;
-  session_id: string;
-  generation: number;
-  rotated_at: number | null;
-}
-
-export interface RevocationRow {
-  seq: number;
-  kind: string;
-  session_id: string | null;
-  user_id: string;
-  at: number;
-}
-
-export interface AuditRow {
-  id: number;
-  at: number;
-  type: string;
-  user_id: string | null;
-  session_id: string | null;
-  ip: string | null;
-  user_agent: string | null;
-  detail: string | null;
-}
-
-export interface SigningKeyRow {
-  kid: string;
-  alg: string;
-  public_jwk: string;
-  encrypted_private_key: string;
-  created_at: number;
-  activates_at: number;
-  retired_at: number | null;
 }
 
 /**
@@ -206,53 +152,6 @@ export function toUser(row: UserRow): UserRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     tokensValidAfter: row.tokens_valid_after,
-  };
-}
-
-export function toSession(row: SessionRow): SessionRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    idleExpiresAt: row.idle_expires_at,
-    absoluteExpiresAt: row.absolute_expires_at,
-    revokedAt: row.revoked_at,
-    revokeReason: row.revoke_reason as RevokeReason | null,
-    userAgent: row.user_agent,
-    ip: row.ip,
-  };
-}
-
-export function toRevocation(row: RevocationRow): RevocationEvent {
-  if (row.kind === 'session' && row.session_id !== null) {
-    return { seq: row.seq, kind: 'session', sessionId: row.session_id, userId: row.user_id, at: row.at };
-  }
-  return { seq: row.seq, kind: 'user', userId: row.user_id, at: row.at };
-}
-
-export function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
-  return {
-    kid: row.kid,
-    alg: row.alg as SigningAlgorithm, // the table's CHECK constraint admits only these
-    publicJwk: row.public_jwk,
-    encryptedPrivateKey: row.encrypted_private_key,
-    createdAt: row.created_at,
-    activatesAt: row.activates_at,
-    retiredAt: row.retired_at,
-  };
-}
-
-export function toAudit(row: AuditRow): StoredAuditEvent {
-  return {
-    id: row.id,
-    at: row.at,
-    type: row.type as AuditEventType,
-    userId: row.user_id,
-    sessionId: row.session_id,
-    ip: row.ip,
-    userAgent: row.user_agent,
-    ...(row.detail === null ? {} : { detail: JSON.parse(row.detail) as StoredAuditEvent['detail'] }),
   };
 }
 
