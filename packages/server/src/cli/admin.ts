@@ -3,7 +3,7 @@ import { createLogger } from '../core/logger.js';
 import { openConfiguredStore } from '../store/open-store.js';
 import { configFromFlags } from './config-from-flags.js';
 import { CLIUsageError, type CLIIO } from './io.js';
-import type { CLIValues } from './main.js';
+import type { CLIValues } from './command-line.js';
 
 /** Runs `fn` against the configured store, then closes it. Admin commands log nothing but errors. */
 async function withGatehouse<T>(values: CLIValues, io: CLIIO, fn: (gatehouse: Gatehouse) => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import type { GatehouseConfig } from '../config/resolve.js';
 import type { CLIIO } from './io.js';
-import type { CLIValues } from './main.js';
+import type { CLIValues } from './command-line.js';
 
 /** Loads configuration with the command line's flags on top of the file and environment. */
 export function configFromFlags(values: CLIValues, io: CLIIO): GatehouseConfig {

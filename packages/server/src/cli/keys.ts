@@ -9,7 +9,7 @@ import { openConfiguredStore } from '../store/open-store.js';
 import type { SigningAlgorithm, SigningKeyRecord } from '../store/store.js';
 import { configFromFlags } from './config-from-flags.js';
 import { CLIUsageError, type CLIIO } from './io.js';
-import type { CLIValues } from './main.js';
+import type { CLIValues } from './command-line.js';
 
 /**
  * `gatehouse keys list | rotate | generate`. Works on the store directly rather than

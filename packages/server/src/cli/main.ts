@@ -1,6 +1,6 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isGatehouseError } from '../core/errors.js';
 import { runAdminCommand } from './admin.js';
+import { parseCommandLine } from './command-line.js';
 import { CLIUsageError, type CLIIO } from './io.js';
 import { runKeysCommand } from './keys.js';
 import { generateSecret, serve } from './serve.js';
@@ -33,31 +33,11 @@ Options for serve:
 Environment variables GATEHOUSE_* override the file; flags override both.
 See docs/configuration.md.`;
 
-const OPTIONS = {
-  config: { type: 'string' },
-  'data-dir': { type: 'string' },
-  port: { type: 'string' },
-  host: { type: 'string' },
-  'public-origin': { type: 'string' },
-  'trusted-origin': { type: 'string', multiple: true },
-  static: { type: 'string' },
-  role: { type: 'string', multiple: true },
-  user: { type: 'string' },
-  'password-stdin': { type: 'boolean' },
-  alg: { type: 'string' },
-  now: { type: 'boolean' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
-/** Parsed command line. */
-export type CLIValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
-
 /** Runs the CLI; returns the exit code (0 ok, 1 failed, 2 usage or configuration error). */
 export async function main(argv: readonly string[], io: CLIIO): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseCommandLine(argv);
   } catch (error) {
     io.stderr(`gatehouse: ${(error as Error).message}\n\n${USAGE}\n`);
     return 2;

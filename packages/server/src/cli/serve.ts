@@ -6,7 +6,7 @@ import { createStaticHandler } from '../http/static-files.js';
 import { describeStore } from '../store/open-store.js';
 import { configFromFlags } from './config-from-flags.js';
 import { CLIUsageError, type CLIIO } from './io.js';
-import type { CLIValues } from './main.js';
+import type { CLIValues } from './command-line.js';
 
 /** A new random secret: 48 bytes from the CSPRNG, base64url. */
 export function generateSecret(): string {

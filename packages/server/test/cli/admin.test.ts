@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +57,8 @@ async function run(argv: readonly string[], options: { stdin?: string; env?: Rec
     // Admin commands never wait for a signal; if one did, the test would time out.
     stopSignal: new Promise<string>(() => undefined),
   };
-  const args = options.dataDir === false ? [...argv] : [...argv, '--data-dir', dataDir];
+  // Options first: an argument after "--" is an operand.
+  const args = options.dataDir === false ? [...argv] : ['--data-dir', dataDir, ...argv];
   const code = await main(args, io);
   expect(stdinReads).toBeLessThanOrEqual(1);
   return { code, stdout, stderr };
@@ -74,6 +76,13 @@ async function server(): Promise<Gatehouse> {
 async function addAlice(...extra: string[]): Promise<void> {
   const result = await run(['user', 'add', 'alice', '--password-stdin', ...extra], { stdin: `${PASSWORD}\n` });
   expect(result, result.stderr).toMatchObject({ code: 0 });
+}
+
+/** Stores a live session of `userId` with a chosen id, as a login would. */
+async function plantSession(gatehouse: Gatehouse, userId: string, id: string): Promise<void> {
+  const now = Date.now();
+  const session = { id, userId, createdAt: now, idleExpiresAt: now + 3_600_000, absoluteExpiresAt: now + 7_200_000, userAgent: 'admin-test', ip: '127.0.0.1' };
+  await gatehouse.store.createSession(session, randomBytes(32).toString('base64url'));
 }
 
 /** Signs alice in on `gatehouse` and returns the session id and the access token's `iat`. */
@@ -255,24 +264,40 @@ describe('session list', () => {
 });
 
 describe('session revoke', () => {
-  it('ends one session by id and leaves the others', async () => {
+  // Session ids are base64url: about one in 64 starts with "-", and the CLI must not take it for an option.
+  const DASH_ID = '-GqMbq0vQ0bqJ3m1c8yT0x';
+  const DOUBLE_DASH_ID = '--h2JX9a7uYyQe0m4o2V8b';
+
+  it('ends one session by id, also an id that starts with - or --, and leaves the others', async () => {
     await addAlice();
     const gatehouse = await server();
-    const one = await signIn(gatehouse);
-    const two = await signIn(gatehouse);
+    const kept = await signIn(gatehouse);
+    await plantSession(gatehouse, kept.userId, DASH_ID);
+    await plantSession(gatehouse, kept.userId, DOUBLE_DASH_ID);
 
-    const result = await run(['session', 'revoke', one.sessionId]);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe(`Ended session ${one.sessionId}.\n`);
-    expect((await gatehouse.auth.listSessions(one.userId)).map((s) => s.id)).toEqual([two.sessionId]);
+    const result = await run(['session', 'revoke', DASH_ID]);
+    expect(result, result.stderr).toMatchObject({ code: 0, stdout: `Ended session ${DASH_ID}.\n` });
+    const json = await run(['session', 'revoke', '--json', DOUBLE_DASH_ID]);
+    expect(json, json.stderr).toMatchObject({ code: 0, stdout: `{"revoked":["${DOUBLE_DASH_ID}"]}\n` });
+
+    expect((await gatehouse.auth.listSessions(kept.userId)).map((s) => s.id)).toEqual([kept.sessionId]);
     await gatehouse.revocations.sync();
-    expect(gatehouse.revocations.check(one.sessionId, one.userId, one.iat)).toBe('revoked');
-    expect(gatehouse.revocations.check(two.sessionId, two.userId, two.iat)).toBeNull();
+    expect(gatehouse.revocations.check(DASH_ID, kept.userId, kept.iat)).toBe('revoked');
+    expect(gatehouse.revocations.check(DOUBLE_DASH_ID, kept.userId, kept.iat)).toBe('revoked');
+    expect(gatehouse.revocations.check(kept.sessionId, kept.userId, kept.iat)).toBeNull();
 
-    // Ending it again: it is no longer a live session.
-    const again = await run(['session', 'revoke', one.sessionId]);
+    // Ending it again (here after "--", which also ends the options): it is no longer a live session.
+    const again = await run(['session', 'revoke', '--', DASH_ID]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^gatehouse: SESSION_NOT_FOUND: /);
+  });
+
+  it('still refuses an unknown option where no id is expected', async () => {
+    for (const argv of [['session', 'list', '-GqMb'], ['session', '-GqMb', 'revoke'], ['user', 'add', 'alice', '--password-stdin', '-x']]) {
+      const result = await run(argv, { stdin: PASSWORD });
+      expect(result.code, argv.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/^gatehouse: Unknown option/);
+    }
   });
 
   it('ends every session of a user with --user', async () => {

@@ -6,7 +6,11 @@ import type { CLIIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/core/logger.js';
+import { deriveKeyRing } from '../../src/core/keys.js';
+import { generateSigningKey } from '../../src/core/signing-keys.js';
 import { createGatehouse } from '../../src/gatehouse.js';
+import { openConfiguredStore } from '../../src/store/open-store.js';
+import type { NewSigningKey } from '../../src/store/store.js';
 
 const SECRET = 'keys-cli-secret-7Hq2Lm8Zx1Vb7Nc3Rt6Yw0aP';
 const OTHER_SECRET = 'another-secret-9Jd4Fk1Qw8Er5Ty2Ui7Op3As';
@@ -30,7 +34,8 @@ async function run(argv: readonly string[], env: Record<string, string> = {}): P
     cwd,
     stopSignal: new Promise<string>(() => undefined),
   };
-  const code = await main([...argv, '--data-dir', join(cwd, 'data')], io);
+  // Options first: an argument after "--" is an operand.
+  const code = await main(['--data-dir', join(cwd, 'data'), ...argv], io);
   return { code, stdout, stderr };
 }
 
@@ -41,6 +46,16 @@ interface Listed {
   activatesAt: string;
   retiredAt: string | null;
 }
+/** A fresh EdDSA key (signing from now) whose thumbprint kid happens to start with "-": drawn until one does. */
+async function keyWhoseKidStartsWithDash(): Promise<NewSigningKey> {
+  const encryptionKey = deriveKeyRing(SECRET).signingKeyEncryption;
+  for (;;) {
+    const now = Date.now();
+    const key = await generateSigningKey('EdDSA', encryptionKey, { now, activatesAt: now });
+    if (key.kid.startsWith('-')) return key;
+  }
+}
+
 const list = async (env: Record<string, string> = {}): Promise<Listed[]> => (JSON.parse((await run(['keys', 'list', '--json'], env)).stdout) as { keys: Listed[] }).keys;
 
 describe('gatehouse keys', () => {
@@ -83,6 +98,22 @@ describe('gatehouse keys', () => {
     expect(await run(['keys', 'delete', older!.kid, '--json'], env)).toEqual({ code: 0, stdout: `{"deleted":"${older!.kid}"}\n`, stderr: '' });
     expect((await list(env)).map((k) => k.kid)).toEqual([newer!.kid]);
     expect((await run(['keys', 'delete'], env)).code).toBe(2);
+  });
+
+  it('delete: takes a kid that starts with "-" (one in 64 do) as the kid, also after "--"', async () => {
+    const env = { GATEHOUSE_SIGNING_ALGORITHM: 'EdDSA' };
+    const dashed = [await keyWhoseKidStartsWithDash(), await keyWhoseKidStartsWithDash()];
+    const store = await openConfiguredStore(loadConfig({ env: { GATEHOUSE_SECRET: SECRET, GATEHOUSE_DATA_DIR: join(cwd, 'data'), ...env }, cwd }), { schema: 'migrate' });
+    try {
+      for (const key of dashed) await store.insertSigningKey(key);
+    } finally {
+      await store.close();
+    }
+    expect((await run(['keys', 'rotate', '--now'], env)).code).toBe(0); // retires both
+    expect(await run(['keys', 'delete', dashed[0]!.kid], env)).toEqual({ code: 0, stdout: expect.stringMatching(/^Deleted key -/), stderr: '' });
+    expect(await run(['keys', 'delete', '--json', '--', dashed[1]!.kid], env)).toEqual({ code: 0, stdout: `{"deleted":"${dashed[1]!.kid}"}\n`, stderr: '' });
+    expect((await list(env)).map((k) => k.kid)).not.toContain(dashed[0]!.kid);
+    expect(await list(env)).toHaveLength(1);
   });
 
   it('never prints private key material', async () => {

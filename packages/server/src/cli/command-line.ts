@@ -1,0 +1,89 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Every option the CLI knows; each command refuses those that are not its own. */
+export const OPTIONS = {
+  config: { type: 'string' },
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'public-origin': { type: 'string' },
+  'trusted-origin': { type: 'string', multiple: true },
+  static: { type: 'string' },
+  role: { type: 'string', multiple: true },
+  user: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  alg: { type: 'string' },
+  now: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Parsed command-line options, shared by every sub-command. */
+export type CLIValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** A command line split into its options and its words (command, sub-command, operands). */
+export interface CommandLine {
+  readonly values: CLIValues;
+  readonly positionals: readonly string[];
+}
+
+/**
+ * Commands whose operand is an id that may begin with `-`: session ids and key
+ * ids are base64url, and about one in 64 starts with a dash.
+ */
+const ID_OPERANDS: ReadonlySet<string> = new Set(['session revoke', 'keys delete']);
+
+/**
+ * Parses `argv` strictly (an unknown option is an error that names it), except that
+ * the id operand of `session revoke` and `keys delete` is taken as it is, whatever its
+ * first character. `--` ends the options as usual: everything after it is an operand.
+ *
+ * @throws TypeError (from `node:util` `parseArgs`) for an unknown option or a missing option value.
+ * @example
+ * parseCommandLine(['session', 'revoke', '-GqMbq0vQ0bqJ3m1c8yT0xw', '--json']).positionals
+ * // → ['session', 'revoke', '-GqMbq0vQ0bqJ3m1c8yT0xw']
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  // An id operand is swapped for a placeholder parseArgs reads as a word (a
+  // command-line argument can never contain NUL), then swapped back.
+  const operands = new Map<string, string>();
+  const args = [...argv];
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || arg === '-') {
+      words.push(arg);
+      continue;
+    }
+    const option = knownOption(arg);
+    if (option === 'takes-value') i++; // its value, whatever it looks like, belongs to it
+    if (option !== 'unknown') continue;
+    if (words.length === 2 && ID_OPERANDS.has(words.join(' '))) {
+      const placeholder = `\0operand${i}`;
+      operands.set(placeholder, arg);
+      args[i] = placeholder;
+      words.push(arg);
+    }
+  }
+  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  return { values, positionals: positionals.map((word) => operands.get(word) ?? word) };
+}
+
+/** Whether `arg` (which starts with `-`) is one of OPTIONS, and whether the next argument is its value. */
+function knownOption(arg: string): 'takes-value' | 'complete' | 'unknown' {
+  const entries = Object.entries(OPTIONS) as [string, { type: 'string' | 'boolean'; short?: string }][];
+  if (!arg.startsWith('--')) {
+    const short = entries.find(([, o]) => o.short !== undefined && arg === `-${o.short}`);
+    return short === undefined ? 'unknown' : short[1].type === 'string' ? 'takes-value' : 'complete';
+  }
+  const [name, inline] = splitOnce(arg.slice(2), '=');
+  const option = entries.find(([n]) => n === name)?.[1];
+  if (option === undefined) return 'unknown';
+  return option.type === 'string' && inline === undefined ? 'takes-value' : 'complete';
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
+}
