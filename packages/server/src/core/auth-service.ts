@@ -91,17 +91,33 @@ export class AuthService {
     // Counted as a failure from here on, so parallel guesses cannot all slip past the check.
     const decision = await throttle.begin(throttleKey, client.ip);
     if (!decision.allowed) {
-      await this.#audit('login_throttled', client, { detail: { username: throttleKey } });
+      await this.#auditRefusal('login_throttled', client, { detail: { username: throttleKey } });
       throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
     }
-
-    const user = username === null ? null : await store.findUserByUsername(username);
-    const passwordOK = user === null ? await hasher.verifyDummy(input.password) : await hasher.verify(user.passwordHash, input.password);
-    if (user === null || !passwordOK || user.disabled) {
-      await this.#audit('login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
-      throw new GatehouseError('INVALID_CREDENTIALS');
+    // Until the password has been judged, a failure (the store is down) takes the count back:
+    // an attempt that could not be judged is no failed password.
+    let judged = false;
+    try {
+      const user = username === null ? null : await store.findUserByUsername(username);
+      const passwordOK = user === null ? await hasher.verifyDummy(input.password) : await hasher.verify(user.passwordHash, input.password);
+      if (user === null || !passwordOK || user.disabled) {
+        judged = true;
+        await this.#audit('login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
+        throw new GatehouseError('INVALID_CREDENTIALS');
+      }
+      const issued = await this.#openSession(user, client, throttleKey);
+      judged = true;
+      await decision.attempt.succeeded();
+      await this.#audit('login_succeeded', client, { userId: user.id, sessionId: issued.session.id });
+      return issued;
+    } finally {
+      if (!judged) await decision.attempt.abandoned();
     }
+  }
 
+  /** After a right password: the new session and its tokens, unless the password changed or the user was disabled meanwhile. */
+  async #openSession(user: UserRecord, client: ClientContext, throttleKey: string): Promise<IssuedSession> {
+    const { store, clock } = this.#d;
     const now = clock.now();
     const { session: sessionConfig } = this.#d.config;
     const refreshToken = generateRefreshToken();
@@ -129,9 +145,7 @@ export class AuthService {
       await this.#audit('login_failed', client, { userId: user.id, detail: { username: throttleKey } });
       throw new GatehouseError('INVALID_CREDENTIALS');
     }
-    await decision.attempt.succeeded();
-    await this.#audit('login_succeeded', client, { userId: user.id, sessionId: session.id });
-    return this.#issue(user, session, refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
+    return this.#issue(current, session, refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
   }
 
   async #issue(user: UserRecord, session: SessionRecord, refreshToken: string, csrfToken: string | undefined): Promise<IssuedSession> {
@@ -232,7 +246,7 @@ export class AuthService {
     const detail = { username: user.username, during: 'revoke_all' };
     const decision = await this.#d.throttle.begin(user.username, client.ip);
     if (!decision.allowed) {
-      await this.#audit('login_throttled', client, { userId, detail });
+      await this.#auditRefusal('login_throttled', client, { userId, detail });
       throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
     }
     if (!(await hasher.verify(user.passwordHash, password))) {
@@ -316,6 +330,16 @@ export class AuthService {
     const user = await this.#d.store.findUserByUsername(normalizeUsername(username));
     if (user === null) throw new GatehouseError('USER_NOT_FOUND');
     return user;
+  }
+
+  /**
+   * Audits a refusal that needs no store (throttling). The store being away
+   * must not turn the refusal into a 503: the client would lose its
+   * `Retry-After`. The audit hook has logged the event before it failed to
+   * store it.
+   */
+  async #auditRefusal(type: AuditEvent['type'], client: ClientContext, fields: Pick<AuditEvent, 'userId' | 'sessionId' | 'detail'>): Promise<void> {
+    await this.#audit(type, client, fields).catch(() => undefined);
   }
 
   async #audit(

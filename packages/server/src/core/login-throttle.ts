@@ -21,10 +21,20 @@ interface Entry {
 /** Outcome of {@link MemoryLoginThrottle.check}. */
 export type ThrottleDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
-/** An attempt {@link LoginThrottle.begin} let through and already counted as a failure. */
+/**
+ * An attempt {@link LoginThrottle.begin} let through and already counted as a
+ * failure. Settle it once: a wrong password needs no call (the count stands);
+ * the first call of either method wins and later calls do nothing.
+ */
 export interface LoginAttempt {
   /** The password was right: clear the account's failures and take back this attempt's count on the IP. */
   succeeded(): Promise<void>;
+  /**
+   * No verdict on the password was reached (the store failed before or while
+   * it was checked): take back this attempt's count on the account and the IP,
+   * so an outage never turns into failed passwords. Never rejects.
+   */
+  abandoned(): Promise<void>;
 }
 
 /** Outcome of {@link LoginThrottle.begin}. */
@@ -36,8 +46,10 @@ export type AttemptDecision =
  * Counts password attempts per account and per client IP. {@link MemoryLoginThrottle}
  * serves one process; `RedisLoginThrottle` shares the counters between instances.
  * Both apply the same rule: an attempt counts as a failure from the moment it
- * is let through, and after the free attempts each failure doubles the wait,
- * capped at `maxDelaySeconds`.
+ * is let through (a reservation), and after the free attempts each failure
+ * doubles the wait, capped at `maxDelaySeconds`. Only a password checked and
+ * found wrong keeps its count: a right one is taken back, and so is one that
+ * could not be judged.
  */
 export interface LoginThrottle {
   /**
@@ -45,7 +57,8 @@ export interface LoginThrottle {
    * the password is verified. Counting only after the slow hash would let any
    * number of parallel guesses pass the check before the first failure is
    * recorded. A wrong password needs nothing more; a right one calls
-   * `attempt.succeeded()`. Rejects with `THROTTLE_UNAVAILABLE` when the
+   * `attempt.succeeded()`, an attempt left without a verdict
+   * `attempt.abandoned()`. Rejects with `THROTTLE_UNAVAILABLE` when the
    * counters cannot be reached: no attempt goes uncounted.
    */
   begin(account: string, ip: string): Promise<AttemptDecision>;
@@ -127,8 +140,8 @@ export class MemoryLoginThrottle implements LoginThrottle {
     const now = this.#clock.now();
     const accountKey = `a:${account}`;
     const ipKey = `i:${ipThrottleKey(ip)}`;
-    this.#fail(accountKey, this.#options.accountFreeAttempts, now);
-    const counted = this.#fail(ipKey, this.#options.ipFreeAttempts, now);
+    const countedOnAccount = this.#fail(accountKey, this.#options.accountFreeAttempts, now);
+    const countedOnIP = this.#fail(ipKey, this.#options.ipFreeAttempts, now);
     let settled = false;
     return {
       allowed: true,
@@ -137,21 +150,16 @@ export class MemoryLoginThrottle implements LoginThrottle {
           if (settled) return;
           settled = true;
           this.#entries.delete(accountKey);
-          this.#uncount(ipKey, counted);
+          this.#uncount(ipKey, countedOnIP);
+        },
+        abandoned: async () => {
+          if (settled) return;
+          settled = true;
+          this.#uncount(accountKey, countedOnAccount);
+          this.#uncount(ipKey, countedOnIP);
         },
       },
     };
-  }
-
-  recordFailure(account: string, ip: string): void {
-    const now = this.#clock.now();
-    this.#fail(`a:${account}`, this.#options.accountFreeAttempts, now);
-    this.#fail(`i:${ipThrottleKey(ip)}`, this.#options.ipFreeAttempts, now);
-  }
-
-  /** A correct password clears the account's failures; the IP's count stays, so one valid account cannot launder guesses at others. */
-  recordSuccess(account: string): void {
-    this.#entries.delete(`a:${account}`);
   }
 
   #blockedFor(key: string, now: number): number {

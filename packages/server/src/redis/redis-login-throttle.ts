@@ -14,7 +14,8 @@ import { ipThrottleKey, type AttemptDecision, type LoginThrottle, type LoginThro
  *
  * KEYS: account, ip. ARGV: now, account free attempts, ip free attempts,
  * window ms, max delay s, key ttl ms, nonce.
- * Returns {0, wait ms} when refused, or {1, ip generation, ip version, ip l before, ip b before}.
+ * Returns {0, wait ms} when refused, or {1, then generation, version, l before, b before
+ * of the account's entry, then the same four of the IP's}.
  */
 const BEGIN = `
 local now = tonumber(ARGV[1])
@@ -44,37 +45,61 @@ local function fail(key, free)
   redis.call('PEXPIRE', key, ttl)
   return {g, v, beforeL, beforeB}
 end
-fail(KEYS[1], tonumber(ARGV[2]))
+local account = fail(KEYS[1], tonumber(ARGV[2]))
 local ip = fail(KEYS[2], tonumber(ARGV[3]))
-return {1, ip[1], ip[2], ip[3], ip[4]}
+return {1, account[1], account[2], account[3], account[4], ip[1], ip[2], ip[3], ip[4]}
 `;
 
 /**
- * A correct password: forget the account's failures and take back this attempt's
- * count on the IP; its block goes back to what it was when nobody counted since.
- * KEYS: account, ip. ARGV: generation, version, l before, b before.
+ * Takes back one counted failure from an entry, unless the entry has started
+ * afresh since (another generation). When nobody counted on it since (same
+ * version), its window and block go back to what they were before the count;
+ * otherwise the later counts keep theirs.
  */
-const SUCCEEDED = `
+const UNCOUNT = `
+local function uncount(key, g, v, l, b)
+  local e = redis.call('HMGET', key, 'f', 'v', 'g')
+  local f = tonumber(e[1])
+  if f == nil or f == 0 or e[3] ~= g then return end
+  if f == 1 then
+    redis.call('DEL', key)
+    return
+  end
+  redis.call('HSET', key, 'f', f - 1)
+  if tonumber(e[2]) == tonumber(v) then
+    redis.call('HSET', key, 'l', l, 'b', b)
+  end
+end
+`;
+
+/**
+ * A correct password: forget the account's failures and take back this attempt's count on the IP.
+ * KEYS: account, ip. ARGV: the IP's generation, version, l before, b before.
+ */
+const SUCCEEDED = `${UNCOUNT}
 redis.call('DEL', KEYS[1])
-local e = redis.call('HMGET', KEYS[2], 'f', 'v', 'g')
-local f = tonumber(e[1])
-if f == nil or f == 0 or e[3] ~= ARGV[1] then return 0 end
-if f == 1 then
-  redis.call('DEL', KEYS[2])
-  return 1
-end
-redis.call('HSET', KEYS[2], 'f', f - 1)
-if tonumber(e[2]) == tonumber(ARGV[2]) then
-  redis.call('HSET', KEYS[2], 'l', ARGV[3], 'b', ARGV[4])
-end
+uncount(KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 return 1
 `;
 
-type BeginReply = [0, number] | [1, string, number, number, number];
+/**
+ * No verdict on the password: take back this attempt's count on the account and on the IP.
+ * KEYS: account, ip. ARGV: the account's generation, version, l before, b before, then the IP's.
+ */
+const ABANDONED = `${UNCOUNT}
+uncount(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+uncount(KEYS[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
+return 1
+`;
+
+/** Generation, version, last failure before, blocked-until before: what taking the count back needs. */
+type Counted = [string, number, number, number];
+type BeginReply = [0, number] | [1, ...Counted, ...Counted];
 
 interface ThrottleCommands {
   gatehouseThrottleBegin(account: string, ip: string, ...args: (string | number)[]): Promise<BeginReply>;
   gatehouseThrottleSucceeded(account: string, ip: string, ...args: (string | number)[]): Promise<number>;
+  gatehouseThrottleAbandoned(account: string, ip: string, ...args: (string | number)[]): Promise<number>;
 }
 
 /**
@@ -95,6 +120,7 @@ export class RedisLoginThrottle implements LoginThrottle {
   constructor(redis: Redis, options: LoginThrottleOptions & { readonly keyPrefix: string; readonly logger: Logger }, clock: Clock) {
     redis.defineCommand('gatehouseThrottleBegin', { numberOfKeys: 2, lua: BEGIN });
     redis.defineCommand('gatehouseThrottleSucceeded', { numberOfKeys: 2, lua: SUCCEEDED });
+    redis.defineCommand('gatehouseThrottleAbandoned', { numberOfKeys: 2, lua: ABANDONED });
     this.#redis = redis as Redis & ThrottleCommands;
     this.#prefix = `${options.keyPrefix}throttle:`;
     this.#options = options;
@@ -124,22 +150,25 @@ export class RedisLoginThrottle implements LoginThrottle {
       throw new GatehouseError('THROTTLE_UNAVAILABLE', { cause: error });
     }
     if (reply[0] === 0) return { allowed: false, retryAfterSeconds: Math.ceil(reply[1] / 1000) };
-    const [, generation, version, lastBefore, blockedBefore] = reply;
+    const [, accountGeneration, accountVersion, accountLastBefore, accountBlockedBefore, ...countedOnIP] = reply;
+    const countedOnAccount: Counted = [accountGeneration, accountVersion, accountLastBefore, accountBlockedBefore];
     let settled = false;
+    const settle = async (what: string, run: () => Promise<number>): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      try {
+        await run();
+      } catch (error) {
+        // Nothing to undo on our side: the counts stay until their window passes, which only errs on the strict side.
+        this.#logger.warn({ err: { message: (error as Error).message } }, `could not ${what} in redis`);
+      }
+    };
     return {
       allowed: true,
       attempt: {
-        succeeded: async () => {
-          if (settled) return;
-          settled = true;
-          try {
-            await this.#redis.gatehouseThrottleSucceeded(accountKey, ipKey, generation, version, lastBefore, blockedBefore);
-          } catch (error) {
-            // The password was right and the session exists: the sign-in stands. The
-            // counts stay until their window passes, which only errs on the strict side.
-            this.#logger.warn({ err: { message: (error as Error).message } }, 'could not clear login failures in redis');
-          }
-        },
+        // The password was right and the session exists: the sign-in stands even if this fails.
+        succeeded: () => settle('clear login failures', () => this.#redis.gatehouseThrottleSucceeded(accountKey, ipKey, ...countedOnIP)),
+        abandoned: () => settle('take back an unjudged login attempt', () => this.#redis.gatehouseThrottleAbandoned(accountKey, ipKey, ...countedOnAccount, ...countedOnIP)),
       },
     };
   }

@@ -116,6 +116,53 @@ describe.each(IMPLEMENTATIONS)('$name', ({ make }) => {
     expect(allowed(await a.begin('someone-new', '2001:db8:1:3::1'))).toBe(true);
   });
 
+  it('an abandoned attempt (no verdict on the password) counts nothing, on the account or the IP', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const [a, b] = await make(clock);
+    for (let i = 0; i < 40; i++) {
+      const decision = await (i % 2 === 0 ? a : b).begin('gina', '192.0.2.10');
+      if (!decision.allowed) throw new Error(`attempt ${i} was refused: abandoned attempts were counted`);
+      await decision.attempt.abandoned();
+    }
+    for (let i = 0; i < 5; i++) expect(allowed(await a.begin('gina', '192.0.2.10'))).toBe(true);
+    expect(waitOf(await b.begin('gina', '192.0.2.10'))).toBe(1);
+  });
+
+  it('abandoning the attempt that started a wait ends that wait; the failures before it still count', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const [a, b] = await make(clock);
+    for (let i = 0; i < 4; i++) await a.begin('hank', '192.0.2.11');
+    const fifth = await b.begin('hank', '192.0.2.11');
+    if (!fifth.allowed) throw new Error('the fifth attempt should be let through');
+    expect(waitOf(await a.begin('hank', '192.0.2.11'))).toBe(1);
+    await fifth.attempt.abandoned();
+    expect(allowed(await a.begin('hank', '192.0.2.11'))).toBe(true);
+    expect(waitOf(await b.begin('hank', '192.0.2.11'))).toBe(1);
+  });
+
+  it('an attempt is settled once: succeeded() after abandoned() clears nothing', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const [a, b] = await make(clock);
+    for (let i = 0; i < 4; i++) await a.begin('ivan', '192.0.2.12');
+    const last = await b.begin('ivan', '192.0.2.12');
+    if (!last.allowed) throw new Error('the fifth attempt should be let through');
+    await last.attempt.abandoned();
+    await last.attempt.succeeded();
+    expect(allowed(await a.begin('ivan', '192.0.2.12'))).toBe(true);
+    expect(waitOf(await a.begin('ivan', '192.0.2.12'))).toBe(1);
+  });
+
+  it('reserving keeps parallel attempts to the limit: of 50 in flight at once, 5 get through; abandoning them frees the account', async () => {
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const [a, b] = await make(clock);
+    const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).begin('judy', `198.51.100.${i}`)));
+    const through = decisions.filter((d) => d.allowed);
+    expect(through).toHaveLength(5);
+    await Promise.all(through.map((d) => d.attempt.abandoned()));
+    for (let i = 0; i < 5; i++) expect(allowed(await a.begin('judy', '192.0.2.13'))).toBe(true);
+    expect(waitOf(await b.begin('judy', '192.0.2.13'))).toBe(1);
+  });
+
   it('of 50 simultaneous guesses at one account through both handles, exactly 5 are let through', async () => {
     const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
     const [a, b] = await make(clock);
