@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -258,7 +258,8 @@ async function buildChildScript(dir: string): Promise<string> {
   const src = fileURLToPath(new URL('../../src/', import.meta.url));
   const out = join(dir, 'child');
   const driver = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
-  for (const file of ['core/errors.ts', 'store/sqlite/sqlite-store.ts', 'store/sqlite/migrations.ts', 'store/sqlite/rows.ts', 'store/rows.ts']) {
+  const sqliteModules = (await readdir(join(src, 'store/sqlite'))).filter((f) => f.endsWith('.ts')).map((f) => `store/sqlite/${f}`);
+  for (const file of ['core/errors.ts', 'store/rows.ts', ...sqliteModules]) {
     const { outputText } = ts.transpileModule(await readFile(join(src, file), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
     });

@@ -1,7 +1,7 @@
 /**
  * Row shapes of the PostgreSQL store, their mapping to the store's records,
  * and the mapping of driver errors to Gatehouse errors. Time columns are
- * BIGINT milliseconds, read as numbers (see `types` in postgres-store.ts).
+ * BIGINT milliseconds, read as numbers (see `types` in connection.ts).
  */
 import pg from 'pg';
 import { GatehouseError } from '../../core/errors.js';
@@ -28,6 +28,11 @@ export interface UserRow {
 /** The session columns in the order every statement selects them (no internal ordering column). */
 export const SESSION_COLUMNS =
   'id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, revoked_at, revoke_reason, user_agent, ip';
+
+/** `s.id, s.user_id, …`: the session columns for a statement that names the table `alias`. */
+export function qualifiedSessionColumns(alias: string): string {
+  return SESSION_COLUMNS.split(', ').map((c) => `${alias}.${c}`).join(', ');
+}
 
 export function toUser(row: UserRow): UserRecord {
   return {
@@ -82,4 +87,22 @@ export function toStoreError(error: unknown): unknown {
   const state = sqlState(error);
   if (state !== undefined && isUnavailableState(state)) return new GatehouseError('STORE_UNAVAILABLE', { cause: error });
   return error;
+}
+
+/** The one row a statement must have returned. */
+export function only<T>(rows: readonly T[]): T {
+  const row = rows[0];
+  if (row === undefined) throw new Error('Expected a row.');
+  return row;
+}
+
+/** The first row mapped, or null when there is none. */
+export function mapFirst<R, T>(rows: readonly R[], map: (row: R) => T): T | null {
+  const row = rows[0];
+  return row === undefined ? null : map(row);
+}
+
+/** The name of the constraint a PostgreSQL error reports, such as `users_username_key`. */
+export function constraintOf(error: unknown): string | undefined {
+  return error instanceof pg.DatabaseError ? error.constraint : undefined;
 }

@@ -1,41 +1,27 @@
 /**
- * The embedded default store. better-sqlite3 is synchronous, so every method
- * runs to completion inside one call; the transactions are still needed
- * because the CLI (another process) may write to the same file.
+ * The embedded default store: one SQLite file through better-sqlite3. Each
+ * domain lives in its own module; this class only puts them together and owns
+ * the connection's settings.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { GatehouseError } from '../../core/errors.js';
-import type {
-  AuditEvent,
-  AuditEventType,
-  NewSession,
-  NewSigningKey,
-  NewUser,
-  RevocationEvent,
-  RevokeReason,
-  RotateRefreshTokenInput,
-  RotationOutcome,
-  SessionRecord,
-  SigningKeyRecord,
-  StoredAuditEvent,
-  Store,
-  UserRecord,
-} from '../store.js';
+import type { AuditEvent, AuditFilter, StoredAuditEvent } from '../audit-store.js';
+import type { RevocationEvent } from '../revocation-store.js';
+import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
+import type { NewSigningKey, SigningKeyRecord } from '../signing-key-store.js';
+import type { Store } from '../store.js';
+import type { NewUser, UserRecord } from '../user-store.js';
+import { SQLiteAudit } from './audit.js';
+import { SQLiteDatabase } from './database.js';
+import { SQLiteHousekeeping } from './housekeeping.js';
 import { applyMigrations } from './migrations.js';
-import {
-  type Statements,
-  type UserRow,
-  prepareStatements,
-  sqliteCode,
-  toAudit,
-  toRevocation,
-  toSession,
-  toSigningKey,
-  toStoreError,
-  toUser,
-} from './rows.js';
+import { SQLiteRevocations } from './revocations.js';
+import { toStoreError } from './rows.js';
+import { SQLiteSessions } from './sessions.js';
+import { SQLiteSigningKeys } from './signing-keys.js';
+import { SQLiteUsers } from './users.js';
 
 /** Options of {@link openSQLiteStore}. */
 export interface SQLiteStoreOptions {
@@ -45,24 +31,21 @@ export interface SQLiteStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
-type Db = Database.Database;
-
-/** Sessions or revocation events one purge step deletes; ten times as many refresh tokens. */
-const PURGE_BATCH = 200;
-
 /**
  * {@link Store} on one SQLite database. Takes ownership of `db`: configures
  * it, migrates it and closes it in {@link SQLiteStore.close}. Prefer
  * {@link openSQLiteStore}, which also creates the file safely.
  */
 export class SQLiteStore implements Store {
-  readonly #db: Db;
-  readonly #q: Statements;
-  readonly #rotate: Database.Transaction<(input: RotateRefreshTokenInput) => RotationOutcome>;
-  readonly #tx: Database.Transaction<(fn: () => unknown) => unknown>;
+  readonly #db: SQLiteDatabase;
+  readonly #users: SQLiteUsers;
+  readonly #sessions: SQLiteSessions;
+  readonly #revocations: SQLiteRevocations;
+  readonly #audit: SQLiteAudit;
+  readonly #keys: SQLiteSigningKeys;
+  readonly #housekeeping: SQLiteHousekeeping;
 
-  constructor(db: Db, options: { readonly busyTimeoutMs?: number } = {}) {
-    this.#db = db;
+  constructor(db: Database.Database, options: { readonly busyTimeoutMs?: number } = {}) {
     // busy_timeout first, so that switching to WAL waits for other processes too.
     db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.pragma('journal_mode = WAL');
@@ -73,263 +56,44 @@ export class SQLiteStore implements Store {
     db.pragma('foreign_keys = ON');
     // Statements can only be prepared against tables that exist.
     applyMigrations(db);
-    this.#q = prepareStatements(db);
-    this.#rotate = db.transaction((input: RotateRefreshTokenInput) => this.#rotateNow(input));
-    this.#tx = db.transaction((fn: () => unknown) => fn());
+    this.#db = new SQLiteDatabase(db);
+    this.#revocations = new SQLiteRevocations(this.#db);
+    this.#users = new SQLiteUsers(this.#db, this.#revocations);
+    this.#sessions = new SQLiteSessions(this.#db, this.#revocations);
+    this.#audit = new SQLiteAudit(this.#db);
+    this.#keys = new SQLiteSigningKeys(this.#db);
+    this.#housekeeping = new SQLiteHousekeeping(this.#db);
   }
 
-  async migrate(): Promise<void> {
-    this.#run(() => applyMigrations(this.#db));
-  }
+  async migrate(): Promise<void> { this.#db.run(() => applyMigrations(this.#db.raw)); }
+  async close(): Promise<void> { if (this.#db.raw.open) this.#db.raw.close(); }
 
-  async close(): Promise<void> {
-    if (this.#db.open) this.#db.close();
-  }
+  createUser(user: NewUser): Promise<UserRecord> { return this.#users.createUser(user); }
+  findUserById(id: string): Promise<UserRecord | null> { return this.#users.findUserById(id); }
+  findUserByUsername(username: string): Promise<UserRecord | null> { return this.#users.findUserByUsername(username); }
+  changePassword(userId: string, passwordHash: string, at: number): Promise<string[]> { return this.#users.changePassword(userId, passwordHash, at); }
+  disableUser(userId: string, at: number): Promise<string[]> { return this.#users.disableUser(userId, at); }
+  enableUser(userId: string, at: number): Promise<void> { return this.#users.enableUser(userId, at); }
+  setRoles(userId: string, roles: readonly string[], at: number): Promise<void> { return this.#users.setRoles(userId, roles, at); }
 
-  async createUser(user: NewUser): Promise<UserRecord> {
-    return this.#run(() => {
-      try {
-        this.#q.insertUser.run(user.id, user.username, user.passwordHash, JSON.stringify(user.roles), user.createdAt, user.createdAt);
-      } catch (error) {
-        // The only UNIQUE column of users besides the primary key.
-        if (sqliteCode(error) === 'SQLITE_CONSTRAINT_UNIQUE') throw new GatehouseError('USERNAME_TAKEN', { cause: error });
-        throw error;
-      }
-      return this.#user(user.id);
-    });
-  }
+  createSession(session: NewSession, refreshTokenHash: string): Promise<SessionRecord> { return this.#sessions.createSession(session, refreshTokenHash); }
+  findSession(id: string): Promise<SessionRecord | null> { return this.#sessions.findSession(id); }
+  findSessionByRefreshTokenHash(hash: string): Promise<SessionRecord | null> { return this.#sessions.findSessionByRefreshTokenHash(hash); }
+  listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> { return this.#sessions.listActiveSessions(userId, now); }
+  rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome> { return this.#sessions.rotateRefreshToken(input); }
+  revokeSession(id: string, reason: RevokeReason, at: number): Promise<SessionRecord | null> { return this.#sessions.revokeSession(id, reason, at); }
+  revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]> { return this.#sessions.revokeUserSessions(userId, reason, at); }
 
-  async findUserById(id: string): Promise<UserRecord | null> {
-    return this.#run(() => this.#userOrNull(this.#q.userById.get(id)));
-  }
+  listRevocations(afterSeq: number, notBefore: number): Promise<RevocationEvent[]> { return this.#revocations.listRevocations(afterSeq, notBefore); }
 
-  async findUserByUsername(username: string): Promise<UserRecord | null> {
-    return this.#run(() => this.#userOrNull(this.#q.userByUsername.get(username)));
-  }
+  appendAudit(event: AuditEvent): Promise<void> { return this.#audit.appendAudit(event); }
+  listAudit(filter?: AuditFilter): Promise<StoredAuditEvent[]> { return this.#audit.listAudit(filter); }
 
-  async changePassword(userId: string, passwordHash: string, at: number): Promise<string[]> {
-    return this.#write(() => {
-      this.#mustChange(this.#q.setPassword.run(passwordHash, at, userId).changes);
-      return this.#revokeAll(userId, 'password_changed', at);
-    });
-  }
+  purgeExpired(before: number): Promise<number> { return this.#housekeeping.purgeExpired(before); }
 
-  async disableUser(userId: string, at: number): Promise<string[]> {
-    return this.#write(() => {
-      this.#mustChange(this.#q.disableUser.run(at, at, userId).changes);
-      const revoked = this.#revokeAll(userId, 'user_disabled', at);
-      this.#q.insertRevocation.run('user', null, userId, at);
-      return revoked;
-    });
-  }
-
-  async enableUser(userId: string, at: number): Promise<void> {
-    this.#run(() => this.#mustChange(this.#q.enableUser.run(at, userId).changes));
-  }
-
-  async setRoles(userId: string, roles: readonly string[], at: number): Promise<void> {
-    this.#write(() => {
-      this.#mustChange(this.#q.setRoles.run(JSON.stringify(roles), at, at, userId).changes);
-      this.#q.insertRevocation.run('user', null, userId, at);
-    });
-  }
-
-  async createSession(s: NewSession, refreshTokenHash: string): Promise<SessionRecord> {
-    return this.#write(() => {
-      try {
-        this.#q.insertSession.run(s.id, s.userId, s.createdAt, s.createdAt, s.idleExpiresAt, s.absoluteExpiresAt, s.userAgent, s.ip);
-      } catch (error) {
-        if (sqliteCode(error) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new GatehouseError('USER_NOT_FOUND', { cause: error });
-        throw error;
-      }
-      this.#q.insertToken.run(refreshTokenHash, s.id, 0, s.createdAt);
-      return this.#session(s.id);
-    });
-  }
-
-  async findSession(id: string): Promise<SessionRecord | null> {
-    return this.#run(() => {
-      const row = this.#q.sessionById.get(id);
-      return row === undefined ? null : toSession(row);
-    });
-  }
-
-  async findSessionByRefreshTokenHash(hash: string): Promise<SessionRecord | null> {
-    return this.#run(() => {
-      const row = this.#q.sessionByTokenHash.get(hash);
-      return row === undefined ? null : toSession(row);
-    });
-  }
-
-  async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
-    return this.#run(() => this.#q.activeSessions.all(userId, now, now).map(toSession));
-  }
-
-  async rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome> {
-    // IMMEDIATE: the outcome depends on what we read, so take the write lock before reading.
-    return this.#run(() => this.#rotate.immediate(input));
-  }
-
-  async revokeSession(id: string, reason: RevokeReason, at: number): Promise<SessionRecord | null> {
-    return this.#write(() => {
-      const row = this.#q.revokeSession.get(at, reason, id);
-      if (row === undefined) return null;
-      this.#q.insertRevocation.run('session', row.id, row.user_id, at);
-      return toSession(row);
-    });
-  }
-
-  async revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]> {
-    return this.#write(() => this.#revokeAll(userId, reason, at));
-  }
-
-  async listRevocations(afterSeq: number, notBefore: number): Promise<RevocationEvent[]> {
-    return this.#run(() => this.#q.listRevocations.all(afterSeq, notBefore).map(toRevocation));
-  }
-
-  async appendAudit(e: AuditEvent): Promise<void> {
-    this.#run(() => {
-      const detail = e.detail === undefined ? null : JSON.stringify(e.detail);
-      this.#q.insertAudit.run(e.at, e.type, e.userId ?? null, e.sessionId ?? null, e.ip ?? null, e.userAgent ?? null, detail);
-    });
-  }
-
-  async listAudit(
-    filter: { readonly userId?: string; readonly type?: AuditEventType; readonly limit?: number } = {},
-  ): Promise<StoredAuditEvent[]> {
-    // SQLite reads a negative LIMIT as "no limit"; never let that through.
-    const limit = Math.max(0, Math.trunc(filter.limit ?? 100));
-    const { userId, type } = filter;
-    return this.#run(() => {
-      const q = this.#q;
-      const rows =
-        userId !== undefined && type !== undefined ? q.auditByUserAndType.all(userId, type, limit)
-        : userId !== undefined ? q.auditByUser.all(userId, limit)
-        : type !== undefined ? q.auditByType.all(type, limit)
-        : q.auditAll.all(limit);
-      return rows.map(toAudit);
-    });
-  }
-
-  /**
-   * Deletes in batches, each its own short write transaction, and lets the
-   * event loop run in between: better-sqlite3 is synchronous, so one large
-   * DELETE would stall every request (and hold the write lock) until it ended.
-   * Refresh tokens go first, in batches of their own: a long-lived session
-   * holds thousands (one per rotation), which its cascading delete would
-   * otherwise remove in one go.
-   */
-  async purgeExpired(before: number): Promise<number> {
-    const batches = async (step: (size: number) => number, size: number): Promise<number> => {
-      let total = 0;
-      for (;;) {
-        const changes = this.#write(() => step(size));
-        total += changes;
-        if (changes < size) return total;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    };
-    const q = this.#q;
-    await batches((size) => q.purgeTokens.run(before, before, before, size).changes, PURGE_BATCH * 10);
-    const sessions = await batches((size) => q.purgeSessions.run(before, before, before, size).changes, PURGE_BATCH);
-    await batches((size) => q.purgeRevocations.run(before, size).changes, PURGE_BATCH);
-    return sessions;
-  }
-
-  async insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> {
-    return this.#write(() => {
-      try {
-        this.#q.insertSigningKey.run(key.kid, key.alg, key.publicJwk, key.encryptedPrivateKey, key.createdAt, key.activatesAt);
-      } catch (error) {
-        if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new GatehouseError('KEY_ID_TAKEN', { cause: error });
-        throw error;
-      }
-      this.#q.retireSigningKeys.run(key.activatesAt, key.kid);
-      const row = this.#q.signingKeyByKid.get(key.kid);
-      if (row === undefined) throw new Error('Signing key vanished during insert.');
-      return toSigningKey(row);
-    });
-  }
-
-  async listSigningKeys(): Promise<SigningKeyRecord[]> {
-    return this.#run(() => this.#q.listSigningKeys.all().map(toSigningKey));
-  }
-
-  async deleteSigningKey(kid: string): Promise<boolean> {
-    return this.#run(() => this.#q.deleteSigningKey.run(kid).changes > 0);
-  }
-
-  #rotateNow({ presentedHash, successorHash, now, graceMs, idleTimeoutMs }: RotateRefreshTokenInput): RotationOutcome {
-    const q = this.#q;
-    const token = q.tokenByHash.get(presentedHash);
-    if (token === undefined) return { status: 'invalid', reason: 'unknown' };
-    const session = this.#session(token.session_id);
-    if (session.revokedAt !== null) return { status: 'invalid', reason: 'revoked' };
-    const user = this.#user(session.userId);
-    if (user.disabled) return { status: 'invalid', reason: 'user_disabled' };
-    if (now >= session.idleExpiresAt || now >= session.absoluteExpiresAt) return { status: 'invalid', reason: 'expired' };
-
-    if (token.rotated_at === null) {
-      if (q.tokenByHash.get(successorHash) !== undefined) return { status: 'invalid', reason: 'unknown' };
-      q.markRotated.run(now, presentedHash);
-      q.insertToken.run(successorHash, session.id, token.generation + 1, now);
-      const updated = q.touchSession.get(now, now + idleTimeoutMs, session.id);
-      if (updated === undefined) throw new Error('Session vanished during rotation.');
-      return { status: 'rotated', session: toSession(updated), user };
-    }
-
-    if (now - token.rotated_at <= graceMs) {
-      const live = q.liveToken.get(session.id);
-      if (live === undefined) throw new Error('Session has no live refresh token.');
-      return { status: 'grace', session, user, generationsBehind: live.generation - token.generation, liveHash: live.hash };
-    }
-
-    const revoked = q.revokeSession.get(now, 'refresh_token_reused', session.id);
-    if (revoked === undefined) throw new Error('Session vanished during rotation.');
-    q.insertRevocation.run('session', session.id, session.userId, now);
-    return { status: 'reused', session: toSession(revoked) };
-  }
-
-  /** Revokes every not-yet-revoked session of a user, one event each. Call inside a transaction. */
-  #revokeAll(userId: string, reason: RevokeReason, at: number): string[] {
-    const rows = this.#q.revokeUserSessions.all(at, reason, userId);
-    for (const row of rows) this.#q.insertRevocation.run('session', row.id, userId, at);
-    return rows.map((row) => row.id);
-  }
-
-  #user(id: string): UserRecord {
-    const row = this.#q.userById.get(id);
-    if (row === undefined) throw new GatehouseError('USER_NOT_FOUND');
-    return toUser(row);
-  }
-
-  #userOrNull(row: UserRow | undefined): UserRecord | null {
-    return row === undefined ? null : toUser(row);
-  }
-
-  #session(id: string): SessionRecord {
-    const row = this.#q.sessionById.get(id);
-    if (row === undefined) throw new GatehouseError('SESSION_NOT_FOUND');
-    return toSession(row);
-  }
-
-  #mustChange(changes: number): void {
-    if (changes === 0) throw new GatehouseError('USER_NOT_FOUND');
-  }
-
-  /** Runs `fn` in one IMMEDIATE transaction: every write here reads first or spans statements. */
-  #write<T>(fn: () => T): T {
-    return this.#run(() => this.#tx.immediate(fn) as T);
-  }
-
-  #run<T>(fn: () => T): T {
-    if (!this.#db.open) throw new GatehouseError('STORE_UNAVAILABLE', { message: 'The SQLite store is closed.' });
-    try {
-      return fn();
-    } catch (error) {
-      throw toStoreError(error);
-    }
-  }
+  insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> { return this.#keys.insertSigningKey(key); }
+  listSigningKeys(): Promise<SigningKeyRecord[]> { return this.#keys.listSigningKeys(); }
+  deleteSigningKey(kid: string): Promise<boolean> { return this.#keys.deleteSigningKey(kid); }
 }
 
 /**
@@ -339,7 +103,7 @@ export class SQLiteStore implements Store {
  * is not a database, or was written by a newer Gatehouse.
  */
 export function openSQLiteStore(options: SQLiteStoreOptions): SQLiteStore {
-  let db: Db | undefined;
+  let db: Database.Database | undefined;
   try {
     if (options.path !== ':memory:' && options.path !== '') {
       mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });

@@ -1,0 +1,90 @@
+/**
+ * The sessions part of the storage contract: sessions, the refresh-token
+ * chain of each, and rotation. Shaped by what the domain needs (rotate a
+ * refresh token, revoke a user's sessions), so that each operation that must
+ * be atomic is one call and each adapter can make it one transaction.
+ */
+import type { UserRecord } from './user-store.js';
+
+/** Why a session ended. Recorded with the session and in the audit log. */
+export type RevokeReason =
+  | 'logout'
+  | 'revoked'
+  | 'revoked_all'
+  | 'refresh_token_reused'
+  | 'password_changed'
+  | 'user_disabled'
+  | 'admin';
+
+export interface SessionRecord {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  /** Moves forward on every rotation, never past `absoluteExpiresAt`. */
+  readonly idleExpiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly revokedAt: number | null;
+  readonly revokeReason: RevokeReason | null;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+}
+
+export interface NewSession {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly idleExpiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+}
+
+export interface RotateRefreshTokenInput {
+  /** SHA-256 (base64url) of the refresh token the client presented. */
+  readonly presentedHash: string;
+  /** Hash of the successor the service derived from the presented token. */
+  readonly successorHash: string;
+  readonly now: number;
+  /** A token rotated at most this long ago is answered, not treated as theft. */
+  readonly graceMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+/**
+ * What happened to a presented refresh token. `reused` means the store has
+ * already revoked the session, in the same transaction that detected the reuse.
+ */
+export type RotationOutcome =
+  | { readonly status: 'rotated'; readonly session: SessionRecord; readonly user: UserRecord }
+  | {
+      readonly status: 'grace';
+      readonly session: SessionRecord;
+      readonly user: UserRecord;
+      /** How many rotations the live token is ahead of the presented one (≥ 1). */
+      readonly generationsBehind: number;
+      /** Hash of the family's live token, so the service can check its derivation. */
+      readonly liveHash: string;
+    }
+  | { readonly status: 'reused'; readonly session: SessionRecord }
+  | {
+      readonly status: 'invalid';
+      readonly reason: 'unknown' | 'revoked' | 'expired' | 'user_disabled';
+    };
+
+/** Sessions and their refresh-token chains. */
+export interface SessionStore {
+  /** Creates a session together with its first refresh token (generation 0). */
+  createSession(session: NewSession, refreshTokenHash: string): Promise<SessionRecord>;
+  findSession(id: string): Promise<SessionRecord | null>;
+  /** Read-only lookup of the session a refresh token belongs to, whatever its state. */
+  findSessionByRefreshTokenHash(hash: string): Promise<SessionRecord | null>;
+  /** Sessions that are neither revoked nor expired at `now`, newest first. */
+  listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
+  /** Rotates a refresh token atomically; see {@link RotationOutcome}. */
+  rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome>;
+  /** Revokes one session. Returns it, or null when it does not exist or had already ended. */
+  revokeSession(id: string, reason: RevokeReason, at: number): Promise<SessionRecord | null>;
+  /** Revokes every live session of a user. Returns the revoked ids. */
+  revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]>;
+}

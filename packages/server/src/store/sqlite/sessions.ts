@@ -1,0 +1,91 @@
+/** Sessions and their refresh-token chains on SQLite; rotation itself is in rotation.ts. */
+import { GatehouseError } from '../../core/errors.js';
+import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord, SessionStore } from '../session-store.js';
+import type { SQLiteDatabase } from './database.js';
+import type { SQLiteRevocations } from './revocations.js';
+import { SQLiteRotation } from './rotation.js';
+import { type SessionRow, sqliteCode, toSession } from './rows.js';
+
+export class SQLiteSessions implements SessionStore {
+  readonly #db: SQLiteDatabase;
+  readonly #revocations: SQLiteRevocations;
+  readonly #rotation: SQLiteRotation;
+  readonly #q;
+
+  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations) {
+    this.#db = db;
+    this.#revocations = revocations;
+    this.#rotation = new SQLiteRotation(db, revocations);
+    this.#q = {
+      insert: db.prepare<[string, string, number, number, number, number, string | null, string | null]>(
+        `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertFirstToken: db.prepare<[string, string, number]>(
+        'INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES (?, ?, 0, ?)',
+      ),
+      byId: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+      byTokenHash: db.prepare<[string], SessionRow>(
+        'SELECT s.* FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE t.hash = ?',
+      ),
+      active: db.prepare<[string, number, number], SessionRow>(
+        `SELECT * FROM sessions
+         WHERE user_id = ? AND revoked_at IS NULL AND idle_expires_at > ? AND absolute_expires_at > ?
+         ORDER BY created_at DESC, rowid DESC`,
+      ),
+      revoke: db.prepare<[number, string, string], SessionRow>(
+        'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at IS NULL RETURNING *',
+      ),
+    };
+  }
+
+  async createSession(s: NewSession, refreshTokenHash: string): Promise<SessionRecord> {
+    return this.#db.write(() => {
+      try {
+        this.#q.insert.run(s.id, s.userId, s.createdAt, s.createdAt, s.idleExpiresAt, s.absoluteExpiresAt, s.userAgent, s.ip);
+      } catch (error) {
+        if (sqliteCode(error) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new GatehouseError('USER_NOT_FOUND', { cause: error });
+        throw error;
+      }
+      this.#q.insertFirstToken.run(refreshTokenHash, s.id, s.createdAt);
+      const row = this.#q.byId.get(s.id);
+      if (row === undefined) throw new Error('Session vanished during insert.');
+      return toSession(row);
+    });
+  }
+
+  async findSession(id: string): Promise<SessionRecord | null> {
+    return this.#db.run(() => {
+      const row = this.#q.byId.get(id);
+      return row === undefined ? null : toSession(row);
+    });
+  }
+
+  async findSessionByRefreshTokenHash(hash: string): Promise<SessionRecord | null> {
+    return this.#db.run(() => {
+      const row = this.#q.byTokenHash.get(hash);
+      return row === undefined ? null : toSession(row);
+    });
+  }
+
+  async listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> {
+    return this.#db.run(() => this.#q.active.all(userId, now, now).map(toSession));
+  }
+
+  async rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome> {
+    return this.#rotation.rotate(input);
+  }
+
+  async revokeSession(id: string, reason: RevokeReason, at: number): Promise<SessionRecord | null> {
+    return this.#db.write(() => {
+      const row = this.#q.revoke.get(at, reason, id);
+      if (row === undefined) return null;
+      this.#revocations.append('session', row.id, row.user_id, at);
+      return toSession(row);
+    });
+  }
+
+  async revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]> {
+    return this.#db.write(() => this.#revocations.revokeAllOfUser(userId, reason, at));
+  }
+}
