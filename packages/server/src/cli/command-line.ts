@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CLIUsageError } from './io.js';
 
-/** Every option the CLI knows; each command refuses those that are not its own. */
+/** Every option the CLI knows; each command accepts only those it lists. */
 export const OPTIONS = {
   config: { type: 'string' },
   'data-dir': { type: 'string' },
@@ -16,9 +17,12 @@ export const OPTIONS = {
   now: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
-/** Parsed command-line options, shared by every sub-command. */
+export type OptionName = keyof typeof OPTIONS;
+
+/** Parsed command-line options, shared by every command. */
 export type CLIValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 /** A command line split into its options and its words (command, sub-command, operands). */
@@ -27,23 +31,28 @@ export interface CommandLine {
   readonly positionals: readonly string[];
 }
 
-/**
- * Commands whose operand is an id that may begin with `-`: session ids and key
- * ids are base64url, and about one in 64 starts with a dash.
- */
-const ID_OPERANDS: ReadonlySet<string> = new Set(['session revoke', 'keys delete']);
+/** A usage error found while parsing; `words` are the command words read before it, for the hint. */
+export class CommandLineError extends CLIUsageError {
+  constructor(
+    message: string,
+    readonly words: readonly string[],
+  ) {
+    super(message);
+  }
+}
 
 /**
- * Parses `argv` strictly (an unknown option is an error that names it), except that
- * the id operand of `session revoke` and `keys delete` is taken as it is, whatever its
+ * Parses `argv` strictly (an unknown option is an error that names it), except
+ * that the operand of a command in `idCommands` (session ids and key ids are
+ * base64url: about one in 64 starts with `-`) is taken as it is, whatever its
  * first character. `--` ends the options as usual: everything after it is an operand.
  *
- * @throws TypeError (from `node:util` `parseArgs`) for an unknown option or a missing option value.
+ * @throws CommandLineError for an unknown option or a missing option value.
  * @example
- * parseCommandLine(['session', 'revoke', '-GqMbq0vQ0bqJ3m1c8yT0xw', '--json']).positionals
- * // → ['session', 'revoke', '-GqMbq0vQ0bqJ3m1c8yT0xw']
+ * parseCommandLine(['session', 'revoke', '-GqMbq0vQ0bqJ3m1c8yT0x', '--json'], new Set(['session revoke'])).positionals
+ * // → ['session', 'revoke', '-GqMbq0vQ0bqJ3m1c8yT0x']
  */
-export function parseCommandLine(argv: readonly string[]): CommandLine {
+export function parseCommandLine(argv: readonly string[], idCommands: ReadonlySet<string>): CommandLine {
   // An id operand is swapped for a placeholder parseArgs reads as a word (a
   // command-line argument can never contain NUL), then swapped back.
   const operands = new Map<string, string>();
@@ -59,15 +68,30 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     const option = knownOption(arg);
     if (option === 'takes-value') i++; // its value, whatever it looks like, belongs to it
     if (option !== 'unknown') continue;
-    if (words.length === 2 && ID_OPERANDS.has(words.join(' '))) {
+    if (words.length === 2 && idCommands.has(words.join(' '))) {
       const placeholder = `\0operand${i}`;
       operands.set(placeholder, arg);
       args[i] = placeholder;
       words.push(arg);
     }
   }
-  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  return { values, positionals: positionals.map((word) => operands.get(word) ?? word) };
+  try {
+    const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    return { values, positionals: positionals.map((word) => operands.get(word) ?? word) };
+  } catch (error) {
+    throw new CommandLineError(describeParseError(error), words);
+  }
+}
+
+/** parseArgs explains at length how to pass a word that starts with `-`; one sentence is enough here. */
+function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: string; message: string };
+  const quoted = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${quoted}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /ambiguous/.test(message) ? `${quoted} needs a value (one that starts with "-" goes as ${quoted}=-…)` : `${quoted} needs a value`;
+  }
+  return message.split('\n')[0] ?? message;
 }
 
 /** Whether `arg` (which starts with `-`) is one of OPTIONS, and whether the next argument is its value. */

@@ -1,71 +1,75 @@
 import { isGatehouseError } from '../core/errors.js';
-import { runAdminCommand } from './admin.js';
-import { parseCommandLine } from './command-line.js';
+import type { Command } from './command.js';
+import { CommandLineError, parseCommandLine, type CLIValues } from './command-line.js';
+import { COMMANDS } from './commands.js';
+import { commandHelp, generalHelp, groupHelp, version } from './help.js';
 import { CLIUsageError, type CLIIO } from './io.js';
-import { runKeysCommand } from './keys.js';
-import { generateSecret, serve } from './serve.js';
 
-const USAGE = `Usage: gatehouse <command> [options]
+const ID_COMMANDS: ReadonlySet<string> = new Set(COMMANDS.filter((c) => c.idOperand === true).map((c) => c.name));
+const GROUPS: ReadonlySet<string> = new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0] ?? ''));
 
-Commands:
-  serve                                  Run the auth server
-  migrate                                Create or upgrade the database schema
-  secret generate                        Print a new random secret (base64url, 48 bytes)
-  user add <username> [--role R]... --password-stdin
-  user disable <username>
-  user set-password <username> --password-stdin
-  session list <username>
-  session revoke <session-id>
-  session revoke --user <username>
-  keys list                              List the access-token signing keys (asymmetric algorithms)
-  keys rotate [--alg ALG] [--now]        Add a signing key; it signs after signing.publishAheadSeconds
-  keys generate [--alg ALG]              Print a new private JWK for signing.keysFile
-  keys delete <kid>                      Withdraw a (compromised) key at once
+/** The command `words` start with, and the words after its name. */
+function findCommand(words: readonly string[]): { command: Command; operands: readonly string[] } | undefined {
+  for (const command of COMMANDS) {
+    const name = command.name.split(' ');
+    if (name.every((word, i) => words[i] === word)) return { command, operands: words.slice(name.length) };
+  }
+  return undefined;
+}
 
-Options for every command:
-  --config FILE          Config file (default: ./gatehouse.config.json if present)
-  --data-dir DIR         Where the embedded database lives (default ./.gatehouse)
-  --json                 Machine-readable output
+/** One line saying what is wrong, one saying where to read more: never the whole manual. */
+function usageError(io: CLIIO, message: string, words: readonly string[]): number {
+  const command = findCommand(words)?.command.name;
+  const group = GROUPS.has(words[0] ?? '') ? words[0] : undefined;
+  const hint =
+    command !== undefined ? `Run "gatehouse ${command} --help" for its usage and an example.`
+    : group !== undefined ? `Run "gatehouse ${group} --help" for the ${group} commands.`
+    : 'Run "gatehouse --help" for the list of commands.';
+  io.stderr(`gatehouse: ${message}\n${hint}\n`);
+  return 2;
+}
 
-Options for serve:
-  --port N  --host ADDR  --public-origin URL  --trusted-origin URL (repeatable)  --static DIR
+/** `--help` for the words given: a command's help, a group's list, or the general list. */
+function help(words: readonly string[]): string {
+  const found = findCommand(words);
+  if (found !== undefined) return commandHelp(found.command);
+  if (words.length > 0 && GROUPS.has(words[0] ?? '')) return groupHelp(words[0] ?? '', COMMANDS);
+  return generalHelp(COMMANDS);
+}
 
-Environment variables GATEHOUSE_* override the file; flags override both.
-See docs/configuration.md.`;
+/** Options given that the command does not take (`--help` and `--version` are never refused). */
+function foreignOptions(command: Command, values: CLIValues): string[] {
+  return Object.keys(values).filter((name) => name !== 'help' && name !== 'version' && !(command.options as readonly string[]).includes(name));
+}
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failed, 2 usage or configuration error). */
 export async function main(argv: readonly string[], io: CLIIO): Promise<number> {
   let parsed;
   try {
-    parsed = parseCommandLine(argv);
+    parsed = parseCommandLine(argv, ID_COMMANDS);
   } catch (error) {
-    io.stderr(`gatehouse: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
+    if (error instanceof CommandLineError) return usageError(io, error.message, error.words);
+    throw error;
   }
   const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || command === 'help') {
-    io.stdout(`${USAGE}\n`);
+  if (values.version) {
+    io.stdout(`${version()}\n`);
     return 0;
   }
-  if (command === undefined) {
-    // Called with nothing to do: a usage error, so the usage goes where errors go.
-    io.stderr(`gatehouse: no command given\n\n${USAGE}\n`);
-    return 2;
+  if (values.help || positionals[0] === 'help') {
+    io.stdout(`${help(values.help ? positionals : positionals.slice(1))}\n`);
+    return 0;
   }
+  if (positionals.length === 0) return usageError(io, 'no command given', positionals);
+  const found = findCommand(positionals);
+  if (found === undefined) return usageError(io, `unknown command "${positionals.join(' ')}"`, positionals);
+  const { command, operands } = found;
+  const foreign = foreignOptions(command, values);
+  if (foreign.length > 0) return usageError(io, `${foreign.map((o) => `--${o}`).join(', ')} is not an option of ${command.name}`, positionals);
   try {
-    if (command === 'serve') return await serve(values, rest, io);
-    if (command === 'secret' && rest[0] === 'generate' && rest.length === 1) {
-      io.stdout(`${generateSecret()}\n`);
-      return 0;
-    }
-    if (command === 'keys') return await runKeysCommand(rest, values, io);
-    return await runAdminCommand(command, rest, values, io);
+    return await command.run(operands, values, io);
   } catch (error) {
-    if (error instanceof CLIUsageError) {
-      io.stderr(`gatehouse: ${error.message}\n\n${USAGE}\n`);
-      return 2;
-    }
+    if (error instanceof CLIUsageError) return usageError(io, error.message, positionals);
     if (isGatehouseError(error)) {
       io.stderr(`gatehouse: ${error.code}: ${error.message}\n`);
       return error.code === 'CONFIG_INVALID' ? 2 : 1;

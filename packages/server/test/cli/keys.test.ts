@@ -23,7 +23,7 @@ afterEach(() => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
-async function run(argv: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(argv: readonly string[], env: Record<string, string> = {}, options: { dataDir?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const io: CLIIO = {
@@ -35,7 +35,7 @@ async function run(argv: readonly string[], env: Record<string, string> = {}): P
     stopSignal: new Promise<string>(() => undefined),
   };
   // Options first: an argument after "--" is an operand.
-  const code = await main(['--data-dir', join(cwd, 'data'), ...argv], io);
+  const code = await main(options.dataDir === false ? argv : ['--data-dir', join(cwd, 'data'), ...argv], io);
   return { code, stdout, stderr };
 }
 
@@ -133,18 +133,19 @@ describe('gatehouse keys', () => {
   });
 
   it('generate: prints a private JWK with kid and alg, usable as a key file entry, without reading any configuration', async () => {
-    const printed = await run(['keys', 'generate', '--alg', 'ES256'], { GATEHOUSE_SECRET: '' });
+    const printed = await run(['keys', 'generate', '--alg', 'ES256'], { GATEHOUSE_SECRET: '' }, { dataDir: false });
     expect(printed.code).toBe(0);
     const jwk = JSON.parse(printed.stdout) as Record<string, string>;
     expect(jwk).toMatchObject({ alg: 'ES256', kty: 'EC', crv: 'P-256' });
     expect(jwk.kid).toMatch(/^[\w-]{43}$/);
     expect(typeof jwk.d).toBe('string');
-    expect(JSON.parse((await run(['keys', 'generate'], { GATEHOUSE_SECRET: '' })).stdout)).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519' });
+    expect(JSON.parse((await run(['keys', 'generate'], { GATEHOUSE_SECRET: '' }, { dataDir: false })).stdout)).toMatchObject({ alg: 'EdDSA', crv: 'Ed25519' });
   });
 
   it('with signing.keysFile: list reads the file, rotate is refused, and the server checks the file against signing.algorithm', async () => {
     const file = join(cwd, 'keys.json');
-    const keys = [JSON.parse((await run(['keys', 'generate'])).stdout), JSON.parse((await run(['keys', 'generate'])).stdout)] as { kid: string }[];
+    const generate = async () => JSON.parse((await run(['keys', 'generate'], {}, { dataDir: false })).stdout) as { kid: string };
+    const keys = [await generate(), await generate()];
     writeFileSync(file, JSON.stringify({ keys }), { mode: 0o600 });
     const env = { GATEHOUSE_SIGNING_ALGORITHM: 'EdDSA', GATEHOUSE_SIGNING_KEYS_FILE: file };
     expect(JSON.parse((await run(['keys', 'list', '--json'], env)).stdout)).toEqual({

@@ -1,0 +1,22 @@
+import type { Command } from './command.js';
+import { keysDelete, keysGenerate, keysList, keysRotate } from './key-commands.js';
+import { serve } from './serve.js';
+import { sessionList, sessionRevoke } from './session-commands.js';
+import { migrate, secretGenerate } from './setup-commands.js';
+import { userAdd, userDisable, userSetPassword } from './user-commands.js';
+
+/** Every `gatehouse` command, in the order `--help` lists them. A new command is one line here. */
+export const COMMANDS: readonly Command[] = [
+  serve,
+  migrate,
+  secretGenerate,
+  userAdd,
+  userDisable,
+  userSetPassword,
+  sessionList,
+  sessionRevoke,
+  keysList,
+  keysRotate,
+  keysGenerate,
+  keysDelete,
+];
