@@ -6,17 +6,18 @@
 import { api, auth, AuthError } from './auth.js';
 import { addDetail, byId, el, onSubmit } from './dom.js';
 import { describeUserAgent, pluralSeconds, timeElement } from './format.js';
+import { createCountdown } from './countdown.js';
 
 // Every element the app touches, looked up once (ids are defined in index.html).
 const ui = Object.fromEntries(
   [
     'main', 'status', 'account', 'whoami', 'roles', 'logout',
     'view-loading', 'view-signed-out', 'view-signed-in',
-    'login-form', 'login-username', 'login-password', 'login-error',
+    'login-form', 'login-username', 'login-password', 'login-error', 'login-submit',
     'dashboard-title', 'profile-message', 'profile-greeting', 'profile-details',
     'note-form', 'note-input', 'notes-message', 'notes-list',
     'sessions-title', 'sessions-reload', 'sessions-message', 'sessions-list',
-    'revoke-all-form', 'revoke-all-password',
+    'revoke-all-form', 'revoke-all-password', 'revoke-all-error',
   ].map((id) => [id.replace(/-(\w)/g, (_, letter) => letter.toUpperCase()), byId(id)]),
 );
 
@@ -31,6 +32,16 @@ let viewEpoch = 0;
 function setStatus(message, kind = 'info') {
   ui.status.textContent = message;
   ui.status.dataset.kind = kind;
+}
+
+/**
+ * Every user action starts here: the message about the previous one ("Note
+ * added.", an error) would otherwise sit next to the new one's progress and
+ * read as its outcome.
+ */
+function beginAction() {
+  setStatus('');
+  ui.revokeAllError.textContent = '';
 }
 
 function errorMessage(error) {
@@ -70,6 +81,7 @@ function showSignedOut(message = '', kind = 'info') {
   }
   ui.noteForm.reset();
   ui.revokeAllForm.reset();
+  ui.revokeAllError.textContent = '';
   ui.loginPassword.value = ''; // the username stays: handy after a session expires
   ui.loginError.textContent = '';
   showView('signed-out');
@@ -114,12 +126,14 @@ async function loadInto(epoch, messageElement, fetcher, render, isStale = () => 
   }
 }
 
-function renderProfile({ user: profileUser, greeting } = {}) {
+function renderProfile({ user: profileUser, greeting, accessTokenExpiresAt } = {}) {
   ui.profileGreeting.textContent = greeting ?? '';
   ui.profileDetails.replaceChildren();
   if (!profileUser) return;
   addDetail(ui.profileDetails, 'Username', String(profileUser.username));
   addDetail(ui.profileDetails, 'User id', String(profileUser.id));
+  // The server sends an ISO instant; the viewer's locale and time zone decide how it reads.
+  if (accessTokenExpiresAt) addDetail(ui.profileDetails, 'Access token expires', timeElement(accessTokenExpiresAt));
 }
 
 function renderNotes() {
@@ -194,6 +208,7 @@ function sessionRow(session) {
 }
 
 async function revoke(session, button) {
+  beginAction();
   const epoch = viewEpoch;
   button.disabled = true;
   try {
@@ -221,16 +236,25 @@ async function revoke(session, button) {
   ui.sessionsTitle.focus(); // the focused button was just removed with its row
 }
 
-function loginFailureMessage(error) {
-  if (error instanceof AuthError && error.code === 'LOGIN_THROTTLED') {
-    return error.retryAfterSeconds
-      ? `Too many attempts, try again in ${pluralSeconds(error.retryAfterSeconds)}.`
-      : 'Too many attempts, try again later.';
-  }
-  return errorMessage(error);
+function throttledMessage(error) {
+  return error.retryAfterSeconds
+    ? `Too many attempts, try again in ${pluralSeconds(error.retryAfterSeconds)}.`
+    : 'Too many attempts, try again later.';
 }
 
+const isThrottled = (error) => error instanceof AuthError && error.code === 'LOGIN_THROTTLED';
+
+// While sign-in is throttled the button is disabled and counts down the server's Retry-After.
+const loginCountdown = createCountdown(ui.loginSubmit, {
+  label: (seconds) => `Try again in ${seconds} s`,
+  onEnd: () => {
+    ui.loginError.textContent = '';
+  },
+});
+
 onSubmit(ui.loginForm, async () => {
+  if (loginCountdown.running) return; // Enter in a field while the button counts down
+  beginAction();
   ui.loginError.textContent = '';
   const username = ui.loginUsername.value.trim();
   const password = ui.loginPassword.value;
@@ -244,13 +268,19 @@ onSubmit(ui.loginForm, async () => {
     ui.loginPassword.value = '';
     setStatus('');
   } catch (error) {
-    ui.loginError.textContent = loginFailureMessage(error);
+    if (isThrottled(error) && error.retryAfterSeconds) {
+      ui.loginError.textContent = 'Too many attempts. The button counts down until you can try again.';
+      loginCountdown.start(error.retryAfterSeconds);
+    } else {
+      ui.loginError.textContent = isThrottled(error) ? throttledMessage(error) : errorMessage(error);
+    }
     ui.loginPassword.value = '';
     ui.loginPassword.focus();
   }
 }, report);
 
 onSubmit(ui.noteForm, async () => {
+  beginAction();
   const text = ui.noteInput.value.trim();
   if (!text) {
     setStatus('Write something first.', 'error');
@@ -267,24 +297,39 @@ onSubmit(ui.noteForm, async () => {
   setStatus('Note added.');
 }, report);
 
+/**
+ * What went wrong with "Sign out everywhere", said at that form. The server's
+ * INVALID_CREDENTIALS text is the sign-in one ("username or password"), but
+ * here nobody typed a username.
+ */
+function revokeAllFailureMessage(error) {
+  if (error instanceof AuthError && error.code === 'INVALID_CREDENTIALS') return 'Wrong password. No session was ended.';
+  if (isThrottled(error)) return throttledMessage(error);
+  return errorMessage(error);
+}
+
 onSubmit(ui.revokeAllForm, async () => {
+  beginAction();
   const password = ui.revokeAllPassword.value;
   if (!password) {
-    setStatus('Enter your password to sign out everywhere.', 'error');
+    ui.revokeAllError.textContent = 'Enter your password to sign out everywhere.';
     ui.revokeAllPassword.focus();
     return;
   }
   try {
     await auth.revokeAll(password);
   } catch (error) {
+    if (sessionEnded(error)) return; // the signed-out view says why
+    ui.revokeAllError.textContent = revokeAllFailureMessage(error);
     ui.revokeAllPassword.value = '';
     ui.revokeAllPassword.focus();
-    throw error;
+    return;
   }
   setStatus('Signed out on every device.');
 }, report);
 
 ui.logout.addEventListener('click', async () => {
+  beginAction();
   ui.logout.disabled = true;
   try {
     // Signs out here and in every other tab. It rejects only when the server may
@@ -297,7 +342,10 @@ ui.logout.addEventListener('click', async () => {
   }
 });
 
-ui.sessionsReload.addEventListener('click', () => loadSessions());
+ui.sessionsReload.addEventListener('click', () => {
+  beginAction();
+  loadSessions();
+});
 
 const SIGNED_OUT_MESSAGES = {
   logout: ['You have signed out.', 'info'],

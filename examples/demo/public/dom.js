@@ -43,7 +43,8 @@ export function onSubmit(form, handler, onError) {
     } finally {
       busy = false;
       form.removeAttribute('aria-busy');
-      for (const button of buttons) button.disabled = false;
+      // A button counting down (see countdown.js) stays disabled until its countdown ends.
+      for (const button of buttons) button.disabled = button.dataset.countdown === 'true';
       // Disabling a focused button can drop focus to <body>; put it back if the form is still shown.
       if (document.activeElement === document.body && form.checkVisibility?.() && focused instanceof HTMLElement) {
         focused.focus();

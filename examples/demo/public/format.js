@@ -42,7 +42,7 @@ const UNITS = [
 function describeRelative(date) {
   const seconds = (date.getTime() - Date.now()) / 1000;
   const size = Math.abs(seconds);
-  if (size < 45) return 'just now';
+  if (size < 45) return relative.format(0, 'second'); // "now", in the viewer's language
   if (size > 7 * 86_400) return absolute.format(date); // "23 days ago" is harder to place than a date
   const [unit, length] = UNITS.find(([, unitSeconds]) => size >= unitSeconds) ?? UNITS[2];
   return relative.format(Math.round(seconds / length), unit);

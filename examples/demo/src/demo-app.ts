@@ -92,7 +92,8 @@ export async function createDemo(options: DemoOptions): Promise<Demo> {
         if (path === '/api/profile' && (req.method === 'GET' || req.method === 'HEAD')) {
           const auth = await requireUser(req, res);
           if (auth === undefined || auth === null) return;
-          return sendJSON(res, 200, { user: auth.user, greeting: `Hello, ${auth.user.username}! Your access token expires at ${new Date(auth.expiresAt).toISOString()}.` });
+          // Times travel as ISO instants; the page shows them in the viewer's locale and time zone.
+          return sendJSON(res, 200, { user: auth.user, greeting: `Hello, ${auth.user.username}!`, accessTokenExpiresAt: new Date(auth.expiresAt).toISOString() });
         }
         if (path === '/api/notes' && (req.method === 'GET' || req.method === 'POST')) {
           const auth = await requireUser(req, res);
