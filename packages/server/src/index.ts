@@ -17,3 +17,20 @@ export { JWKS_PATH } from './http/jwks-route.js';
 export { openSQLiteStore, SQLiteStore } from './store/sqlite/sqlite-store.js';
 export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from './store/postgres/open.js';
 export type * from './store/store.js';
+export { signRequest, type RequestToSign, type SignRequestOptions, type SignatureHeaders } from './signatures/signer.js';
+export {
+  hmacSignatureKey,
+  ed25519VerificationKey,
+  ed25519SigningKey,
+  type SignatureAlgorithm,
+  type SignatureSigningKey,
+  type SignatureVerificationKey,
+} from './signatures/keys.js';
+export {
+  SignatureVerifier,
+  type SignatureVerifierOptions,
+  type SignatureKeyLookup,
+  type VerifiedSignature,
+  type ConsumeOnce,
+} from './signatures/verifier.js';
+export { contentDigest, type DigestAlgorithm } from './signatures/content-digest.js';

@@ -20,6 +20,16 @@ export const ERRORS = {
   REFRESH_TOKEN_REVOKED: { status: 401, message: 'The session was ended; sign in again.' },
   REFRESH_TOKEN_REUSED: { status: 401, message: 'The refresh token was already used; the session has been revoked.' },
   INVALID_AUTHORIZATION: { status: 401, message: 'The Authorization header is not a Bearer token.' },
+  // 401: HTTP Message Signatures (RFC 9421); none of these ever names a key's secret
+  SIGNATURE_MISSING: { status: 401, message: 'The request is not signed (no Signature and Signature-Input headers).' },
+  SIGNATURE_MALFORMED: { status: 401, message: 'The Signature or Signature-Input header cannot be parsed.' },
+  SIGNATURE_INVALID: { status: 401, message: 'The request signature does not verify.' },
+  SIGNATURE_EXPIRED: { status: 401, message: 'The request signature has expired or is not yet valid.' },
+  SIGNATURE_REPLAYED: { status: 401, message: 'The request signature\'s nonce was already used.' },
+  SIGNATURE_KEY_UNKNOWN: { status: 401, message: 'The request is signed with an unknown key.' },
+  SIGNATURE_ALGORITHM_MISMATCH: { status: 401, message: 'The signature\'s alg is not the algorithm of its key.' },
+  SIGNATURE_COMPONENT_MISSING: { status: 401, message: 'The request signature does not cover every required component and parameter.' },
+  SIGNATURE_DIGEST_MISMATCH: { status: 401, message: 'The request body does not match its Content-Digest.' },
   // 403
   CSRF_REJECTED: { status: 403, message: 'The request failed the CSRF check.' },
   ORIGIN_REJECTED: { status: 403, message: 'The request did not come from a trusted origin.' },
