@@ -136,8 +136,11 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
       ? new MemoryLoginThrottle(config.login, clock)
       : new RedisLoginThrottle(redis.commands, { ...config.login, keyPrefix: config.redis.keyPrefix, logger }, clock);
 
-  const audit = async (event: AuditEvent): Promise<void> => {
+  const logAudit = (event: AuditEvent): void => {
     logger.info({ audit: event.type, userId: event.userId ?? undefined, sessionId: event.sessionId ?? undefined, ip: event.ip ?? undefined }, 'audit');
+  };
+  const audit = async (event: AuditEvent): Promise<void> => {
+    logAudit(event);
     await store.appendAudit(event);
   };
   const hasher = new PasswordHasher();
@@ -153,6 +156,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     revocations,
     throttle,
     audit,
+    logAudit,
   });
   const cookies = new SessionCookies(config.cookies);
   const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock };

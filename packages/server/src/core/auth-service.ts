@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { GatehouseConfig } from '../config/resolve.js';
-import type { AuditEvent, SessionRecord, Store, UserRecord } from '../store/store.js';
+import type { AuditDetail, AuditEvent, AuditNote, SessionRecord, Store, UserRecord } from '../store/store.js';
 import type { AccessTokenService } from './access-token.js';
 import type { Clock } from './clock.js';
 import { mintCSRFToken } from './csrf.js';
@@ -51,7 +51,10 @@ export interface AuthServiceDeps {
   readonly hasher: PasswordHasher;
   readonly revocations: RevocationList;
   readonly throttle: LoginThrottle;
+  /** Records an event that goes with no change of the store's (logs it, then appends it). */
   readonly audit: (event: AuditEvent) => Promise<void>;
+  /** Logs an event the store has already written with the change it records. */
+  readonly logAudit: (event: AuditEvent) => void;
 }
 
 /** Turns a stored user into what clients may see. */
@@ -178,6 +181,7 @@ export class AuthService {
       now,
       graceMs: config.session.refreshGraceSeconds * 1000,
       idleTimeoutMs: config.session.idleTimeoutSeconds * 1000,
+      actor: this.#actor(client),
     });
 
     let next: string;
@@ -189,9 +193,10 @@ export class AuthService {
         throw new GatehouseError(outcome.reason === 'revoked' || outcome.reason === 'user_disabled' ? 'REFRESH_TOKEN_REVOKED' : 'REFRESH_TOKEN_INVALID');
       case 'reused':
         this.#d.revocations.revokeSession(outcome.session.id, now);
-        await this.#audit('refresh_token_reused', client, { userId: outcome.session.userId, sessionId: outcome.session.id });
+        this.#logRecorded(this.#note('refresh_token_reused', client), now, outcome.session.userId, outcome.session.id);
         throw new GatehouseError('REFRESH_TOKEN_REUSED');
       case 'rotated':
+        this.#logRecorded(this.#note('refresh', client), now, outcome.user.id, outcome.session.id);
         next = successor;
         break;
       case 'grace': {
@@ -202,20 +207,21 @@ export class AuthService {
         const derived = Buffer.from(hashRefreshToken(next));
         const live = Buffer.from(outcome.liveHash);
         if (derived.length !== live.length || !timingSafeEqual(derived, live)) throw new GatehouseError('REFRESH_TOKEN_INVALID');
+        // Nothing changed in the store, so nothing recorded the answer yet.
+        await this.#audit('refresh', client, { userId: outcome.user.id, sessionId: outcome.session.id, detail: { grace: true } });
         break;
       }
     }
-    const { user, session } = outcome;
-    await this.#audit('refresh', client, { userId: user.id, sessionId: session.id, detail: { grace: outcome.status === 'grace' } });
-    return this.#issue(user, session, next, undefined);
+    return this.#issue(outcome.user, outcome.session, next, undefined);
   }
 
   /** Ends a session. Idempotent. */
   async logout(sessionId: string, client: ClientContext): Promise<void> {
     const now = this.#d.clock.now();
-    const ended = await this.#d.store.revokeSession(sessionId, 'logout', now);
+    const note = this.#note('logout', client);
+    const ended = await this.#d.store.revokeSession(sessionId, 'logout', now, note);
     this.#d.revocations.revokeSession(sessionId, now);
-    if (ended !== null) await this.#audit('logout', client, { userId: ended.userId, sessionId });
+    if (ended !== null) this.#logRecorded(note, now, ended.userId, sessionId);
   }
 
   /** The user's live sessions, newest first. */
@@ -232,9 +238,10 @@ export class AuthService {
     const session = await store.findSession(sessionId);
     if (session === null || session.userId !== userId || session.revokedAt !== null) throw new GatehouseError('SESSION_NOT_FOUND');
     const now = clock.now();
-    await store.revokeSession(sessionId, 'revoked', now);
+    const note = this.#note('session_revoked', client);
+    const ended = await store.revokeSession(sessionId, 'revoked', now, note);
     this.#d.revocations.revokeSession(sessionId, now);
-    await this.#audit('session_revoked', client, { userId, sessionId });
+    if (ended !== null) this.#logRecorded(note, now, userId, sessionId);
   }
 
   /** Signs the user out everywhere, this device included, after re-checking the password. */
@@ -255,9 +262,10 @@ export class AuthService {
     }
     await decision.attempt.succeeded();
     const now = clock.now();
-    const ids = await store.revokeUserSessions(userId, 'revoked_all', now);
+    const note = this.#note('sessions_revoked_all', client);
+    const ids = await store.revokeUserSessions(userId, 'revoked_all', now, note);
     for (const id of ids) this.#d.revocations.revokeSession(id, now);
-    await this.#audit('sessions_revoked_all', client, { userId, detail: { count: ids.length } });
+    this.#logRecorded(note, now, userId);
     return ids;
   }
 
@@ -268,14 +276,12 @@ export class AuthService {
     const username = normalizeUsername(input.username);
     checkPasswordPolicy(input.password, { username });
     const passwordHash = await this.#d.hasher.hash(input.password);
-    const user = await this.#d.store.createUser({
-      id: randomUUID(),
-      username,
-      passwordHash,
-      roles: [...new Set(input.roles ?? [])],
-      createdAt: this.#d.clock.now(),
-    });
-    await this.#audit('user_created', null, { userId: user.id, detail: { username } });
+    const note = this.#note('user_created', null, { username });
+    const user = await this.#d.store.createUser(
+      { id: randomUUID(), username, passwordHash, roles: [...new Set(input.roles ?? [])], createdAt: this.#d.clock.now() },
+      note,
+    );
+    this.#logRecorded(note, user.createdAt, user.id);
     return user;
   }
 
@@ -285,9 +291,10 @@ export class AuthService {
     checkPasswordPolicy(password, { username: user.username });
     const hash = await this.#d.hasher.hash(password);
     const now = this.#d.clock.now();
-    const ids = await this.#d.store.changePassword(user.id, hash, now);
+    const note = this.#note('password_changed', null);
+    const ids = await this.#d.store.changePassword(user.id, hash, now, note);
     for (const id of ids) this.#d.revocations.revokeSession(id, now);
-    await this.#audit('password_changed', null, { userId: user.id, detail: { sessionsRevoked: ids.length } });
+    this.#logRecorded(note, now, user.id);
     return ids;
   }
 
@@ -295,20 +302,22 @@ export class AuthService {
   async disableUser(username: string): Promise<string[]> {
     const user = await this.#requireUser(username);
     const now = this.#d.clock.now();
-    const ids = await this.#d.store.disableUser(user.id, now);
+    const note = this.#note('user_disabled', null);
+    const ids = await this.#d.store.disableUser(user.id, now, note);
     for (const id of ids) this.#d.revocations.revokeSession(id, now);
     this.#d.revocations.markUserStale(user.id, now);
-    await this.#audit('user_disabled', null, { userId: user.id, detail: { sessionsRevoked: ids.length } });
+    this.#logRecorded(note, now, user.id);
     return ids;
   }
 
   /** Revokes one session by id, whoever owns it (administration). */
   async adminRevokeSession(sessionId: string): Promise<SessionRecord> {
     const now = this.#d.clock.now();
-    const ended = await this.#d.store.revokeSession(sessionId, 'admin', now);
+    const note = this.#note('session_revoked', null, { by: 'admin' });
+    const ended = await this.#d.store.revokeSession(sessionId, 'admin', now, note);
     if (ended === null) throw new GatehouseError('SESSION_NOT_FOUND');
     this.#d.revocations.revokeSession(sessionId, now);
-    await this.#audit('session_revoked', null, { userId: ended.userId, sessionId, detail: { by: 'admin' } });
+    this.#logRecorded(note, now, ended.userId, sessionId);
     return ended;
   }
 
@@ -316,9 +325,10 @@ export class AuthService {
   async adminRevokeUserSessions(username: string): Promise<string[]> {
     const user = await this.#requireUser(username);
     const now = this.#d.clock.now();
-    const ids = await this.#d.store.revokeUserSessions(user.id, 'admin', now);
+    const note = this.#note('sessions_revoked_all', null, { by: 'admin' });
+    const ids = await this.#d.store.revokeUserSessions(user.id, 'admin', now, note);
     for (const id of ids) this.#d.revocations.revokeSession(id, now);
-    await this.#audit('sessions_revoked_all', null, { userId: user.id, detail: { count: ids.length, by: 'admin' } });
+    this.#logRecorded(note, now, user.id);
     return ids;
   }
 
@@ -330,6 +340,24 @@ export class AuthService {
     const user = await this.#d.store.findUserByUsername(normalizeUsername(username));
     if (user === null) throw new GatehouseError('USER_NOT_FOUND');
     return user;
+  }
+
+  /** Who is asking, as the audit log records it. */
+  #actor(client: ClientContext | null): { ip: string | null; userAgent: string | null } {
+    return { ip: client?.ip ?? null, userAgent: client?.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null };
+  }
+
+  /**
+   * The audit record of a change, handed to the store operation that makes
+   * the change: both commit in one transaction, or neither does.
+   */
+  #note(type: AuditEvent['type'], client: ClientContext | null, detail?: AuditDetail): AuditNote {
+    return { type, ...this.#actor(client), ...(detail === undefined ? {} : { detail }) };
+  }
+
+  /** Logs an event the store wrote with its change (the log line names no detail). */
+  #logRecorded(note: AuditNote, at: number, userId: string, sessionId: string | null = null): void {
+    this.#d.logAudit({ at, type: note.type, userId, sessionId, ip: note.ip, userAgent: note.userAgent });
   }
 
   /**

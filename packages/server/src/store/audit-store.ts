@@ -15,6 +15,9 @@ export type AuditEventType =
   | 'user_enabled'
   | 'roles_changed';
 
+/** Small, non-secret facts (a username attempted, a reason). Never tokens or passwords. */
+export type AuditDetail = Readonly<Record<string, string | number | boolean | null>>;
+
 export interface AuditEvent {
   readonly at: number;
   readonly type: AuditEventType;
@@ -22,12 +25,29 @@ export interface AuditEvent {
   readonly sessionId?: string | null;
   readonly ip?: string | null;
   readonly userAgent?: string | null;
-  /** Small, non-secret facts (a username attempted, a reason). Never tokens or passwords. */
-  readonly detail?: Readonly<Record<string, string | number | boolean | null>>;
+  readonly detail?: AuditDetail;
 }
 
 export interface StoredAuditEvent extends AuditEvent {
   readonly id: number;
+}
+
+/** Who made a change: recorded with the audit event the store writes for it. */
+export interface AuditActor {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+/**
+ * The audit event that records a change, handed to the operation making the
+ * change: the store writes it in that operation's transaction, so the change
+ * and its record commit together or not at all (a crash in between can lose
+ * neither alone). The store adds `at` (the change's time), the user and the
+ * session the change touched and, where sessions ended, `detail.sessionsRevoked`.
+ */
+export interface AuditNote extends AuditActor {
+  readonly type: AuditEventType;
+  readonly detail?: AuditDetail;
 }
 
 /** Which audit events {@link AuditStore.listAudit} returns. */
@@ -40,6 +60,7 @@ export interface AuditFilter {
 
 /** The audit log. */
 export interface AuditStore {
+  /** Appends an event that records no change of the store's (a failed or throttled login, a grace refresh). */
   appendAudit(event: AuditEvent): Promise<void>;
   /** Newest first. */
   listAudit(filter?: AuditFilter): Promise<StoredAuditEvent[]>;

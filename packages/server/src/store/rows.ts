@@ -4,7 +4,9 @@
  * and flags are typed differently), so each store maps those itself.
  */
 import type {
+  AuditEvent,
   AuditEventType,
+  AuditNote,
   RevocationEvent,
   RevokeReason,
   SessionRecord,
@@ -106,5 +108,22 @@ export function toAudit(row: AuditRow): StoredAuditEvent {
     ip: row.ip,
     userAgent: row.user_agent,
     ...(row.detail === null ? {} : { detail: JSON.parse(row.detail) as StoredAuditEvent['detail'] }),
+  };
+}
+
+/** The event an {@link AuditNote} stands for, completed with what the change touched. */
+export function auditEventOf(
+  note: AuditNote,
+  change: { readonly at: number; readonly userId: string; readonly sessionId?: string | null; readonly sessionsRevoked?: number },
+): AuditEvent {
+  const detail = change.sessionsRevoked === undefined ? note.detail : { ...note.detail, sessionsRevoked: change.sessionsRevoked };
+  return {
+    at: change.at,
+    type: note.type,
+    userId: change.userId,
+    sessionId: change.sessionId ?? null,
+    ip: note.ip,
+    userAgent: note.userAgent,
+    ...(detail === undefined ? {} : { detail }),
   };
 }

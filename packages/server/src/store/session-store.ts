@@ -4,6 +4,7 @@
  * refresh token, revoke a user's sessions), so that each operation that must
  * be atomic is one call and each adapter can make it one transaction.
  */
+import type { AuditActor, AuditNote } from './audit-store.js';
 import type { UserRecord } from './user-store.js';
 
 /** Why a session ended. Recorded with the session and in the audit log. */
@@ -49,6 +50,12 @@ export interface RotateRefreshTokenInput {
   /** A token rotated at most this long ago is answered, not treated as theft. */
   readonly graceMs: number;
   readonly idleTimeoutMs: number;
+  /**
+   * Who presented the token. A rotation writes a `refresh` audit event
+   * (`detail.grace: false`) and a detected reuse a `refresh_token_reused`
+   * one, each in the transaction that made the change.
+   */
+  readonly actor: AuditActor;
 }
 
 /**
@@ -72,7 +79,11 @@ export type RotationOutcome =
       readonly reason: 'unknown' | 'revoked' | 'expired' | 'user_disabled';
     };
 
-/** Sessions and their refresh-token chains. */
+/**
+ * Sessions and their refresh-token chains. A change given an {@link AuditNote}
+ * writes it in the change's own transaction, with the user's id and the
+ * session's id (`null` for several).
+ */
 export interface SessionStore {
   /** Creates a session together with its first refresh token (generation 0). */
   createSession(session: NewSession, refreshTokenHash: string): Promise<SessionRecord>;
@@ -83,8 +94,11 @@ export interface SessionStore {
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
   /** Rotates a refresh token atomically; see {@link RotationOutcome}. */
   rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome>;
-  /** Revokes one session. Returns it, or null when it does not exist or had already ended. */
-  revokeSession(id: string, reason: RevokeReason, at: number): Promise<SessionRecord | null>;
-  /** Revokes every live session of a user. Returns the revoked ids. */
-  revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]>;
+  /**
+   * Revokes one session. Returns it, or null when it does not exist or had
+   * already ended; `audit` is written only when this call ended it.
+   */
+  revokeSession(id: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<SessionRecord | null>;
+  /** Revokes every live session of a user. Returns the revoked ids; `audit` is written even when there were none. */
+  revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<string[]>;
 }

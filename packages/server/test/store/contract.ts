@@ -39,7 +39,7 @@ export function describeStoreContract(
       userAgent: 'vitest', ip: '127.0.0.1', ...over,
     });
     const rotate = (presentedHash: string, over: Partial<RotateRefreshTokenInput> = {}) =>
-      store.rotateRefreshToken({ presentedHash, successorHash: tok('succ'), now: T0 + MIN, graceMs: GRACE, idleTimeoutMs: IDLE, ...over });
+      store.rotateRefreshToken({ presentedHash, successorHash: tok('succ'), now: T0 + MIN, graceMs: GRACE, idleTimeoutMs: IDLE, actor: { ip: null, userAgent: null }, ...over });
     /** A user with one session; `hash` is its live refresh token. */
     const userWithSession = async (over: Partial<NewSession> = {}) => {
       const user = await store.createUser(newUser());

@@ -16,6 +16,7 @@ import { applyMigrations, MIGRATIONS } from '../../src/store/postgres/migrations
 import { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/open.js';
 import type { Run } from '../../src/store/postgres/rows.js';
 import type { RotationOutcome, Store } from '../../src/store/store.js';
+import { describeAuditContract } from './audit-contract.js';
 import { describeStoreContract } from './contract.js';
 import { adminClient, backendPid, freshSchema, requirePostgres, waitUntilBlockedBy, waitUntilGone, type TestSchema } from '../support/postgres.js';
 import { startTCPProxy, type TCPProxy } from '../support/tcp-proxy.js';
@@ -34,10 +35,34 @@ describeStoreContract('PostgreSQL', async () => {
   };
 });
 
+describeAuditContract('PostgreSQL', async () => {
+  const schema = freshSchema();
+  const store = await openPostgresStore({ url: schema.url, schema: schema.schema, poolSize: 4 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await schema.drop();
+    },
+    refuseAuditWrites: async () => {
+      const admin = await adminClient();
+      const s = `"${schema.schema}"`;
+      await admin.query(`CREATE FUNCTION ${s}.refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$`);
+      await admin.query(`CREATE TRIGGER refuse_audit BEFORE INSERT ON ${s}.audit_events FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_audit()`);
+      return async () => {
+        await admin.query(`DROP TRIGGER refuse_audit ON ${s}.audit_events`);
+        await admin.query(`DROP FUNCTION ${s}.refuse_audit()`);
+        await admin.end();
+      };
+    },
+  };
+});
+
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
 const GRACE = 10_000;
 const IDLE = 30 * MIN;
+const ACTOR = { ip: null, userAgent: null };
 
 describe('PostgresStore specifics', () => {
   let schema: TestSchema;
@@ -77,7 +102,7 @@ describe('PostgresStore specifics', () => {
     const race = async (stores: readonly Store[], presentedHash: string, now: number) => {
       const successors = stores.map(() => `succ-${randomUUID()}`);
       const outcomes = await Promise.all(
-        stores.map((store, i) => store.rotateRefreshToken({ presentedHash, successorHash: successors[i] ?? '', now, graceMs: GRACE, idleTimeoutMs: IDLE })),
+        stores.map((store, i) => store.rotateRefreshToken({ presentedHash, successorHash: successors[i] ?? '', now, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR })),
       );
       const winners = successors.filter((_, i) => outcomes[i]?.status === 'rotated');
       return { outcomes, winners };
@@ -234,7 +259,7 @@ describe('PostgresStore specifics', () => {
       for (const [step, now] of [[1, T0 + MIN], [2, T0 + 2 * MIN]] as const) {
         for (const e of expired) {
           const next = `${e.hash}-${step}`;
-          await a.rotateRefreshToken({ presentedHash: step === 1 ? e.hash : `${e.hash}-1`, successorHash: next, now, graceMs: GRACE, idleTimeoutMs: IDLE });
+          await a.rotateRefreshToken({ presentedHash: step === 1 ? e.hash : `${e.hash}-1`, successorHash: next, now, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR });
         }
       }
       const live = await seed(a, { idleExpiresAt: before + 1 });

@@ -11,15 +11,35 @@ import { isGatehouseError } from '../../src/core/errors.js';
 import { applyMigrations, MIGRATIONS, schemaVersion } from '../../src/store/sqlite/migrations.js';
 import { SQLiteStore, openSQLiteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { RotationOutcome, Store } from '../../src/store/store.js';
+import { describeAuditContract } from './audit-contract.js';
 import { describeStoreContract } from './contract.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const rotation = { now: T0 + 60_000, graceMs: 10_000, idleTimeoutMs: 30 * 60_000 };
+const rotation = { now: T0 + 60_000, graceMs: 10_000, idleTimeoutMs: 30 * 60_000, actor: { ip: null, userAgent: null } };
 
 describeStoreContract('SQLite file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-store-'));
   const store = openSQLiteStore({ path: join(dir, 'gatehouse.db') });
   return { store, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+});
+
+describeAuditContract('SQLite file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-store-'));
+  const path = join(dir, 'gatehouse.db');
+  const store = openSQLiteStore({ path });
+  return {
+    store,
+    cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); },
+    // Another connection to the same file, as the CLI would be; the store sees the trigger at once.
+    refuseAuditWrites: async () => {
+      const db = new Database(path);
+      db.exec(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END`);
+      return async () => {
+        db.exec('DROP TRIGGER refuse_audit');
+        db.close();
+      };
+    },
+  };
 });
 
 describe('SQLiteStore specifics', () => {

@@ -1,11 +1,12 @@
 /** The refresh-token rotation rules of `Store.rotateRefreshToken` on PostgreSQL. */
 import type { RotateRefreshTokenInput, RotationOutcome } from '../session-store.js';
+import { insertAudit } from './audit.js';
 import { Rollback } from './connection.js';
 import { appendRevocations } from './revocations.js';
 import { type Run, type SessionRow, type TokenRow, type UserRow, SESSION_COLUMNS, only, qualifiedSessionColumns, toSession, toUser } from './rows.js';
 
 /** Rotates inside the caller's transaction. */
-export async function rotate(run: Run, { presentedHash, successorHash, now, graceMs, idleTimeoutMs }: RotateRefreshTokenInput): Promise<RotationOutcome> {
+export async function rotate(run: Run, { presentedHash, successorHash, now, graceMs, idleTimeoutMs, actor }: RotateRefreshTokenInput): Promise<RotationOutcome> {
   // Lock the session first: every rotation of one family queues here, and
   // whatever is read after the lock is what the previous holder committed.
   const locked = await run<SessionRow>(
@@ -40,6 +41,7 @@ export async function rotate(run: Run, { presentedHash, successorHash, now, grac
       `UPDATE sessions SET last_seen_at = $1, idle_expires_at = LEAST($2::bigint, absolute_expires_at) WHERE id = $3 RETURNING ${SESSION_COLUMNS}`,
       [now, now + idleTimeoutMs, session.id],
     );
+    await insertAudit(run, { at: now, type: 'refresh', userId: user.id, sessionId: session.id, ...actor, detail: { grace: false } });
     return { status: 'rotated', session: toSession(only(updated.rows)), user };
   }
 
@@ -54,5 +56,6 @@ export async function rotate(run: Run, { presentedHash, successorHash, now, grac
     [now, session.id],
   );
   await appendRevocations(run, 'session', [session.id], session.userId, now);
+  await insertAudit(run, { at: now, type: 'refresh_token_reused', userId: session.userId, sessionId: session.id, ...actor });
   return { status: 'reused', session: toSession(only(revoked.rows)) };
 }

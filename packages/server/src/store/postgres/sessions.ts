@@ -1,6 +1,9 @@
 /** Sessions and their refresh-token chains on PostgreSQL; rotation itself is in rotation.ts. */
 import { GatehouseError } from '../../core/errors.js';
+import type { AuditNote } from '../audit-store.js';
+import { auditEventOf } from '../rows.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord, SessionStore } from '../session-store.js';
+import { insertAudit } from './audit.js';
 import type { PostgresConnection } from './connection.js';
 import { appendRevocations, revokeAllOfUser } from './revocations.js';
 import { rotate } from './rotation.js';
@@ -61,7 +64,7 @@ export class PostgresSessions implements SessionStore {
     return this.#db.transaction((run) => rotate(run, input));
   }
 
-  async revokeSession(id: string, reason: RevokeReason, at: number): Promise<SessionRecord | null> {
+  async revokeSession(id: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<SessionRecord | null> {
     return this.#db.transaction(async (run) => {
       const { rows } = await run<SessionRow>(
         `UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL RETURNING ${SESSION_COLUMNS}`,
@@ -70,11 +73,16 @@ export class PostgresSessions implements SessionStore {
       const row = rows[0];
       if (row === undefined) return null;
       await appendRevocations(run, 'session', [row.id], row.user_id, at);
+      if (audit !== undefined) await insertAudit(run, auditEventOf(audit, { at, userId: row.user_id, sessionId: row.id }));
       return toSession(row);
     });
   }
 
-  async revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]> {
-    return this.#db.transaction((run) => revokeAllOfUser(run, userId, reason, at));
+  async revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<string[]> {
+    return this.#db.transaction(async (run) => {
+      const revoked = await revokeAllOfUser(run, userId, reason, at);
+      if (audit !== undefined) await insertAudit(run, auditEventOf(audit, { at, userId, sessionsRevoked: revoked.length }));
+      return revoked;
+    });
   }
 }

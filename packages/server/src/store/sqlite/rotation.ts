@@ -2,6 +2,7 @@
 import type Database from 'better-sqlite3';
 import { GatehouseError } from '../../core/errors.js';
 import type { RotateRefreshTokenInput, RotationOutcome } from '../session-store.js';
+import type { SQLiteAudit } from './audit.js';
 import type { SQLiteDatabase } from './database.js';
 import type { SQLiteRevocations } from './revocations.js';
 import { type SessionRow, type TokenRow, type UserRow, toSession, toUser } from './rows.js';
@@ -10,12 +11,14 @@ import { type SessionRow, type TokenRow, type UserRow, toSession, toUser } from 
 export class SQLiteRotation {
   readonly #db: SQLiteDatabase;
   readonly #revocations: SQLiteRevocations;
+  readonly #audit: SQLiteAudit;
   readonly #q;
   readonly #rotate: Database.Transaction<(input: RotateRefreshTokenInput) => RotationOutcome>;
 
-  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations) {
+  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations, audit: SQLiteAudit) {
     this.#db = db;
     this.#revocations = revocations;
+    this.#audit = audit;
     this.#q = {
       tokenByHash: db.prepare<[string], TokenRow>('SELECT hash, session_id, generation, rotated_at FROM refresh_tokens WHERE hash = ?'),
       liveToken: db.prepare<[string], TokenRow>(
@@ -42,7 +45,7 @@ export class SQLiteRotation {
     return this.#db.run(() => this.#rotate.immediate(input));
   }
 
-  #rotateNow({ presentedHash, successorHash, now, graceMs, idleTimeoutMs }: RotateRefreshTokenInput): RotationOutcome {
+  #rotateNow({ presentedHash, successorHash, now, graceMs, idleTimeoutMs, actor }: RotateRefreshTokenInput): RotationOutcome {
     const q = this.#q;
     const token = q.tokenByHash.get(presentedHash);
     if (token === undefined) return { status: 'invalid', reason: 'unknown' };
@@ -62,6 +65,7 @@ export class SQLiteRotation {
       q.insertToken.run(successorHash, session.id, token.generation + 1, now);
       const updated = q.touchSession.get(now, now + idleTimeoutMs, session.id);
       if (updated === undefined) throw new Error('Session vanished during rotation.');
+      this.#audit.insert({ at: now, type: 'refresh', userId: user.id, sessionId: session.id, ...actor, detail: { grace: false } });
       return { status: 'rotated', session: toSession(updated), user };
     }
 
@@ -74,6 +78,7 @@ export class SQLiteRotation {
     const revoked = q.revokeSession.get(now, session.id);
     if (revoked === undefined) throw new Error('Session vanished during rotation.');
     this.#revocations.append('session', session.id, session.userId, now);
+    this.#audit.insert({ at: now, type: 'refresh_token_reused', userId: session.userId, sessionId: session.id, ...actor });
     return { status: 'reused', session: toSession(revoked) };
   }
 }

@@ -1,6 +1,9 @@
 /** Sessions and their refresh-token chains on SQLite; rotation itself is in rotation.ts. */
 import { GatehouseError } from '../../core/errors.js';
+import type { AuditNote } from '../audit-store.js';
+import { auditEventOf } from '../rows.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord, SessionStore } from '../session-store.js';
+import type { SQLiteAudit } from './audit.js';
 import type { SQLiteDatabase } from './database.js';
 import type { SQLiteRevocations } from './revocations.js';
 import { SQLiteRotation } from './rotation.js';
@@ -9,13 +12,15 @@ import { type SessionRow, sqliteCode, toSession } from './rows.js';
 export class SQLiteSessions implements SessionStore {
   readonly #db: SQLiteDatabase;
   readonly #revocations: SQLiteRevocations;
+  readonly #audit: SQLiteAudit;
   readonly #rotation: SQLiteRotation;
   readonly #q;
 
-  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations) {
+  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations, audit: SQLiteAudit) {
     this.#db = db;
     this.#revocations = revocations;
-    this.#rotation = new SQLiteRotation(db, revocations);
+    this.#audit = audit;
+    this.#rotation = new SQLiteRotation(db, revocations, audit);
     this.#q = {
       insert: db.prepare<[string, string, number, number, number, number, string | null, string | null]>(
         `INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip)
@@ -76,16 +81,21 @@ export class SQLiteSessions implements SessionStore {
     return this.#rotation.rotate(input);
   }
 
-  async revokeSession(id: string, reason: RevokeReason, at: number): Promise<SessionRecord | null> {
+  async revokeSession(id: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<SessionRecord | null> {
     return this.#db.write(() => {
       const row = this.#q.revoke.get(at, reason, id);
       if (row === undefined) return null;
       this.#revocations.append('session', row.id, row.user_id, at);
+      if (audit !== undefined) this.#audit.insert(auditEventOf(audit, { at, userId: row.user_id, sessionId: row.id }));
       return toSession(row);
     });
   }
 
-  async revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]> {
-    return this.#db.write(() => this.#revocations.revokeAllOfUser(userId, reason, at));
+  async revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<string[]> {
+    return this.#db.write(() => {
+      const revoked = this.#revocations.revokeAllOfUser(userId, reason, at);
+      if (audit !== undefined) this.#audit.insert(auditEventOf(audit, { at, userId, sessionsRevoked: revoked.length }));
+      return revoked;
+    });
   }
 }

@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { GatehouseError } from '../../core/errors.js';
-import type { AuditEvent, AuditFilter, StoredAuditEvent } from '../audit-store.js';
+import type { AuditEvent, AuditFilter, AuditNote, StoredAuditEvent } from '../audit-store.js';
 import type { RevocationEvent } from '../revocation-store.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
 import type { NewSigningKey, SigningKeyRecord } from '../signing-key-store.js';
@@ -58,9 +58,9 @@ export class SQLiteStore implements Store {
     applyMigrations(db);
     this.#db = new SQLiteDatabase(db);
     this.#revocations = new SQLiteRevocations(this.#db);
-    this.#users = new SQLiteUsers(this.#db, this.#revocations);
-    this.#sessions = new SQLiteSessions(this.#db, this.#revocations);
     this.#audit = new SQLiteAudit(this.#db);
+    this.#users = new SQLiteUsers(this.#db, this.#revocations, this.#audit);
+    this.#sessions = new SQLiteSessions(this.#db, this.#revocations, this.#audit);
     this.#keys = new SQLiteSigningKeys(this.#db);
     this.#housekeeping = new SQLiteHousekeeping(this.#db);
   }
@@ -68,21 +68,21 @@ export class SQLiteStore implements Store {
   async migrate(): Promise<void> { this.#db.run(() => applyMigrations(this.#db.raw)); }
   async close(): Promise<void> { if (this.#db.raw.open) this.#db.raw.close(); }
 
-  createUser(user: NewUser): Promise<UserRecord> { return this.#users.createUser(user); }
+  createUser(user: NewUser, audit?: AuditNote): Promise<UserRecord> { return this.#users.createUser(user, audit); }
   findUserById(id: string): Promise<UserRecord | null> { return this.#users.findUserById(id); }
   findUserByUsername(username: string): Promise<UserRecord | null> { return this.#users.findUserByUsername(username); }
-  changePassword(userId: string, passwordHash: string, at: number): Promise<string[]> { return this.#users.changePassword(userId, passwordHash, at); }
-  disableUser(userId: string, at: number): Promise<string[]> { return this.#users.disableUser(userId, at); }
-  enableUser(userId: string, at: number): Promise<void> { return this.#users.enableUser(userId, at); }
-  setRoles(userId: string, roles: readonly string[], at: number): Promise<void> { return this.#users.setRoles(userId, roles, at); }
+  changePassword(userId: string, passwordHash: string, at: number, audit?: AuditNote): Promise<string[]> { return this.#users.changePassword(userId, passwordHash, at, audit); }
+  disableUser(userId: string, at: number, audit?: AuditNote): Promise<string[]> { return this.#users.disableUser(userId, at, audit); }
+  enableUser(userId: string, at: number, audit?: AuditNote): Promise<void> { return this.#users.enableUser(userId, at, audit); }
+  setRoles(userId: string, roles: readonly string[], at: number, audit?: AuditNote): Promise<void> { return this.#users.setRoles(userId, roles, at, audit); }
 
   createSession(session: NewSession, refreshTokenHash: string): Promise<SessionRecord> { return this.#sessions.createSession(session, refreshTokenHash); }
   findSession(id: string): Promise<SessionRecord | null> { return this.#sessions.findSession(id); }
   findSessionByRefreshTokenHash(hash: string): Promise<SessionRecord | null> { return this.#sessions.findSessionByRefreshTokenHash(hash); }
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]> { return this.#sessions.listActiveSessions(userId, now); }
   rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome> { return this.#sessions.rotateRefreshToken(input); }
-  revokeSession(id: string, reason: RevokeReason, at: number): Promise<SessionRecord | null> { return this.#sessions.revokeSession(id, reason, at); }
-  revokeUserSessions(userId: string, reason: RevokeReason, at: number): Promise<string[]> { return this.#sessions.revokeUserSessions(userId, reason, at); }
+  revokeSession(id: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<SessionRecord | null> { return this.#sessions.revokeSession(id, reason, at, audit); }
+  revokeUserSessions(userId: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<string[]> { return this.#sessions.revokeUserSessions(userId, reason, at, audit); }
 
   listRevocations(afterSeq: number, notBefore: number): Promise<RevocationEvent[]> { return this.#revocations.listRevocations(afterSeq, notBefore); }
 

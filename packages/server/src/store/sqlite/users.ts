@@ -1,6 +1,9 @@
 /** Users on SQLite. Changes that end sessions do so in the same transaction. */
 import { GatehouseError } from '../../core/errors.js';
+import type { AuditNote } from '../audit-store.js';
+import { auditEventOf } from '../rows.js';
 import type { NewUser, UserRecord, UserStore } from '../user-store.js';
+import type { SQLiteAudit } from './audit.js';
 import type { SQLiteDatabase } from './database.js';
 import type { SQLiteRevocations } from './revocations.js';
 import { type UserRow, sqliteCode, toUser } from './rows.js';
@@ -8,11 +11,13 @@ import { type UserRow, sqliteCode, toUser } from './rows.js';
 export class SQLiteUsers implements UserStore {
   readonly #db: SQLiteDatabase;
   readonly #revocations: SQLiteRevocations;
+  readonly #audit: SQLiteAudit;
   readonly #q;
 
-  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations) {
+  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations, audit: SQLiteAudit) {
     this.#db = db;
     this.#revocations = revocations;
+    this.#audit = audit;
     this.#q = {
       insert: db.prepare<[string, string, string, string, number, number]>(
         `INSERT INTO users (id, username, password_hash, roles, disabled, created_at, updated_at, tokens_valid_after)
@@ -32,8 +37,8 @@ export class SQLiteUsers implements UserStore {
     };
   }
 
-  async createUser(user: NewUser): Promise<UserRecord> {
-    return this.#db.run(() => {
+  async createUser(user: NewUser, audit?: AuditNote): Promise<UserRecord> {
+    return this.#db.write(() => {
       try {
         this.#q.insert.run(user.id, user.username, user.passwordHash, JSON.stringify(user.roles), user.createdAt, user.createdAt);
       } catch (error) {
@@ -43,6 +48,7 @@ export class SQLiteUsers implements UserStore {
       }
       const row = this.#q.byId.get(user.id);
       if (row === undefined) throw new Error('User vanished during insert.');
+      this.#record(audit, { at: user.createdAt, userId: user.id });
       return toUser(row);
     });
   }
@@ -55,31 +61,42 @@ export class SQLiteUsers implements UserStore {
     return this.#db.run(() => userOrNull(this.#q.byUsername.get(username)));
   }
 
-  async changePassword(userId: string, passwordHash: string, at: number): Promise<string[]> {
+  async changePassword(userId: string, passwordHash: string, at: number, audit?: AuditNote): Promise<string[]> {
     return this.#db.write(() => {
       mustChange(this.#q.setPassword.run(passwordHash, at, userId).changes);
-      return this.#revocations.revokeAllOfUser(userId, 'password_changed', at);
-    });
-  }
-
-  async disableUser(userId: string, at: number): Promise<string[]> {
-    return this.#db.write(() => {
-      mustChange(this.#q.disable.run(at, at, userId).changes);
-      const revoked = this.#revocations.revokeAllOfUser(userId, 'user_disabled', at);
-      this.#revocations.append('user', null, userId, at);
+      const revoked = this.#revocations.revokeAllOfUser(userId, 'password_changed', at);
+      this.#record(audit, { at, userId, sessionsRevoked: revoked.length });
       return revoked;
     });
   }
 
-  async enableUser(userId: string, at: number): Promise<void> {
-    this.#db.run(() => mustChange(this.#q.enable.run(at, userId).changes));
+  async disableUser(userId: string, at: number, audit?: AuditNote): Promise<string[]> {
+    return this.#db.write(() => {
+      mustChange(this.#q.disable.run(at, at, userId).changes);
+      const revoked = this.#revocations.revokeAllOfUser(userId, 'user_disabled', at);
+      this.#revocations.append('user', null, userId, at);
+      this.#record(audit, { at, userId, sessionsRevoked: revoked.length });
+      return revoked;
+    });
   }
 
-  async setRoles(userId: string, roles: readonly string[], at: number): Promise<void> {
+  async enableUser(userId: string, at: number, audit?: AuditNote): Promise<void> {
+    this.#db.write(() => {
+      mustChange(this.#q.enable.run(at, userId).changes);
+      this.#record(audit, { at, userId });
+    });
+  }
+
+  async setRoles(userId: string, roles: readonly string[], at: number, audit?: AuditNote): Promise<void> {
     this.#db.write(() => {
       mustChange(this.#q.setRoles.run(JSON.stringify(roles), at, at, userId).changes);
       this.#revocations.append('user', null, userId, at);
+      this.#record(audit, { at, userId });
     });
+  }
+
+  #record(audit: AuditNote | undefined, change: Parameters<typeof auditEventOf>[1]): void {
+    if (audit !== undefined) this.#audit.insert(auditEventOf(audit, change));
   }
 }
 

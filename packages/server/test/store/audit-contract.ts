@@ -1,0 +1,172 @@
+/**
+ * Every security event is written in the transaction of the change it
+ * records (issue 9, item 4): both commit or neither does. Each adapter's
+ * test file calls {@link describeAuditContract} with a way to make audit
+ * inserts fail inside the database (a trigger), which shows that a change
+ * whose record cannot be written rolls back instead of committing alone.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AuditNote, RotateRefreshTokenInput, Store } from '../../src/store/store.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const MIN = 60_000;
+const IDLE = 30 * MIN;
+const GRACE = 10_000;
+const ACTOR = { ip: '192.0.2.7', userAgent: 'audit-contract' };
+
+export interface AuditContractStore {
+  readonly store: Store;
+  cleanup(): Promise<void>;
+  /** Makes every audit insert fail inside the database until the returned function is called. */
+  refuseAuditWrites(): Promise<() => Promise<void>>;
+}
+
+export function describeAuditContract(name: string, openStore: () => Promise<AuditContractStore>): void {
+  describe(`Audit events commit with their change: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    let refuseAuditWrites: () => Promise<() => Promise<void>>;
+
+    beforeEach(async () => {
+      ({ store, cleanup, refuseAuditWrites } = await openStore());
+      await store.migrate();
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    const note = (type: AuditNote['type'], detail?: AuditNote['detail']): AuditNote => ({ type, ...ACTOR, ...(detail === undefined ? {} : { detail }) });
+    const rotate = (presentedHash: string, over: Partial<RotateRefreshTokenInput> = {}) =>
+      store.rotateRefreshToken({ presentedHash, successorHash: `succ-${randomUUID()}`, now: T0 + MIN, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR, ...over });
+    const userWithSession = async () => {
+      const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h1', roles: ['member'], createdAt: T0 });
+      const hash = `rt-${randomUUID()}`;
+      const session = await store.createSession(
+        { id: randomUUID(), userId: user.id, createdAt: T0, idleExpiresAt: T0 + IDLE, absoluteExpiresAt: T0 + 60 * MIN, userAgent: null, ip: null },
+        hash,
+      );
+      return { user, session, hash };
+    };
+    /** Runs `fn` while audit inserts fail; it must reject. */
+    const whileAuditRefused = async (fn: () => Promise<unknown>) => {
+      const allow = await refuseAuditWrites();
+      try {
+        await expect(fn()).rejects.toBeTruthy();
+      } finally {
+        await allow();
+      }
+    };
+
+    describe('what is written', () => {
+      it('a rotation writes its refresh event, with who presented the token', async () => {
+        const { user, session, hash } = await userWithSession();
+        expect((await rotate(hash)).status).toBe('rotated');
+        expect(await store.listAudit()).toMatchObject([
+          { at: T0 + MIN, type: 'refresh', userId: user.id, sessionId: session.id, ...ACTOR, detail: { grace: false } },
+        ]);
+      });
+
+      it('a grace answer changes nothing and writes nothing; a detected reuse writes refresh_token_reused', async () => {
+        const { user, session, hash } = await userWithSession();
+        const h1 = `succ-${randomUUID()}`;
+        await rotate(hash, { successorHash: h1 });
+        expect((await rotate(hash, { now: T0 + MIN + 1 })).status).toBe('grace');
+        expect(await store.listAudit()).toHaveLength(1);
+        // The successor has been used, so the chain moved on: presenting the first token again is theft.
+        await rotate(h1, { now: T0 + 2 * MIN });
+        expect((await rotate(hash, { now: T0 + 5 * MIN })).status).toBe('reused');
+        expect(await store.listAudit({ type: 'refresh_token_reused' })).toMatchObject([
+          { at: T0 + 5 * MIN, userId: user.id, sessionId: session.id, ...ACTOR },
+        ]);
+      });
+
+      it('revokeSession writes its note only when it ended the session', async () => {
+        const { user, session } = await userWithSession();
+        await store.revokeSession(session.id, 'logout', T0 + 2, note('logout'));
+        await store.revokeSession(session.id, 'logout', T0 + 3, note('logout'));
+        await store.revokeSession('no-such-session', 'admin', T0 + 4, note('session_revoked'));
+        expect(await store.listAudit()).toMatchObject([{ at: T0 + 2, type: 'logout', userId: user.id, sessionId: session.id, ...ACTOR }]);
+      });
+
+      it('revokeUserSessions, changePassword and disableUser record how many sessions ended, even none', async () => {
+        const { user } = await userWithSession();
+        await store.revokeUserSessions(user.id, 'revoked_all', T0 + 1, note('sessions_revoked_all', { by: 'admin' }));
+        await store.changePassword(user.id, 'h2', T0 + 2, note('password_changed'));
+        await store.disableUser(user.id, T0 + 3, note('user_disabled'));
+        expect(await store.listAudit()).toMatchObject([
+          { at: T0 + 3, type: 'user_disabled', userId: user.id, sessionId: null, detail: { sessionsRevoked: 0 } },
+          { at: T0 + 2, type: 'password_changed', userId: user.id, sessionId: null, detail: { sessionsRevoked: 0 } },
+          { at: T0 + 1, type: 'sessions_revoked_all', userId: user.id, sessionId: null, ...ACTOR, detail: { by: 'admin', sessionsRevoked: 1 } },
+        ]);
+      });
+
+      it('createUser, enableUser and setRoles write their notes with the user id', async () => {
+        const id = randomUUID();
+        await store.createUser({ id, username: `u-${id}`, passwordHash: 'h', roles: [], createdAt: T0 }, note('user_created', { username: `u-${id}` }));
+        await store.setRoles(id, ['admin'], T0 + 1, note('roles_changed'));
+        await store.enableUser(id, T0 + 2, note('user_enabled'));
+        expect((await store.listAudit({ userId: id })).map((e) => [e.type, e.at])).toEqual([
+          ['user_enabled', T0 + 2],
+          ['roles_changed', T0 + 1],
+          ['user_created', T0],
+        ]);
+      });
+
+      it('an operation that fails writes no note', async () => {
+        expect(await store.changePassword('nobody', 'h', T0, note('password_changed')).catch(() => 'rejected')).toBe('rejected');
+        await store.createUser({ id: 'dup', username: 'dup', passwordHash: 'h', roles: [], createdAt: T0 });
+        expect(await store.createUser({ id: 'dup2', username: 'dup', passwordHash: 'h', roles: [], createdAt: T0 }, note('user_created')).catch(() => 'rejected')).toBe('rejected');
+        expect(await store.listAudit()).toEqual([]);
+      });
+    });
+
+    describe('a change whose audit event cannot be written does not happen', () => {
+      it('rotation: the presented token stays live and no successor exists', async () => {
+        const { session, hash } = await userWithSession();
+        const successorHash = `succ-${randomUUID()}`;
+        await whileAuditRefused(() => rotate(hash, { successorHash }));
+        expect(await store.findSessionByRefreshTokenHash(successorHash)).toBeNull();
+        expect(await store.findSession(session.id)).toEqual(session);
+        // Not `grace`: the token was never marked as rotated.
+        expect((await rotate(hash, { now: T0 + 2 * MIN })).status).toBe('rotated');
+      });
+
+      it('reuse detection: the session is not revoked and no revocation event is published', async () => {
+        const { session, hash } = await userWithSession();
+        const successorHash = `succ-${randomUUID()}`;
+        await rotate(hash, { successorHash });
+        await rotate(successorHash, { now: T0 + 2 * MIN });
+        await whileAuditRefused(() => rotate(hash, { now: T0 + 10 * MIN }));
+        expect((await store.findSession(session.id))?.revokedAt).toBeNull();
+        expect(await store.listRevocations(0, 0)).toEqual([]);
+      });
+
+      it('revokeSession and revokeUserSessions: nothing revoked, no revocation event', async () => {
+        const { user, session } = await userWithSession();
+        await whileAuditRefused(() => store.revokeSession(session.id, 'logout', T0 + 1, note('logout')));
+        await whileAuditRefused(() => store.revokeUserSessions(user.id, 'revoked_all', T0 + 1, note('sessions_revoked_all')));
+        expect((await store.findSession(session.id))?.revokedAt).toBeNull();
+        expect(await store.listRevocations(0, 0)).toEqual([]);
+      });
+
+      it('changePassword, disableUser, setRoles, enableUser and createUser: the user is as before', async () => {
+        const { user, session } = await userWithSession();
+        await whileAuditRefused(() => store.changePassword(user.id, 'h2', T0 + 1, note('password_changed')));
+        await whileAuditRefused(() => store.disableUser(user.id, T0 + 1, note('user_disabled')));
+        await whileAuditRefused(() => store.setRoles(user.id, ['admin'], T0 + 1, note('roles_changed')));
+        expect(await store.findUserById(user.id)).toEqual(user);
+        expect((await store.findSession(session.id))?.revokedAt).toBeNull();
+        expect(await store.listRevocations(0, 0)).toEqual([]);
+
+        await store.disableUser(user.id, T0 + 2);
+        await whileAuditRefused(() => store.enableUser(user.id, T0 + 3, note('user_enabled')));
+        expect((await store.findUserById(user.id))?.disabled).toBe(true);
+
+        const id = randomUUID();
+        await whileAuditRefused(() => store.createUser({ id, username: `u-${id}`, passwordHash: 'h', roles: [], createdAt: T0 }, note('user_created')));
+        expect(await store.findUserById(id)).toBeNull();
+      });
+    });
+  });
+}
