@@ -9,6 +9,7 @@ import {
 import { ManualClock } from '../../src/core/clock.js';
 import { mintCSRFToken } from '../../src/core/csrf.js';
 import { deriveKeyRing } from '../../src/core/keys.js';
+import { pinnedHeader, type AccessTokenKeys, type TokenVerifier } from '../../src/core/token-keys.js';
 import { generateRefreshToken } from '../../src/core/refresh-token.js';
 
 const SECRET = 'k7#Qv9!pL2@xR5$wN8^zT1&mB4*cH6(d';
@@ -313,6 +314,73 @@ describe('AccessTokenService: JWT attacks', () => {
     for (let i = 0; i < 200; i++) {
       const random = randomBytes(1 + (i % 90)).toString(i % 2 ? 'base64url' : 'latin1');
       await expect(service.verify(random)).resolves.toStrictEqual(INVALID);
+    }
+  });
+});
+
+/** The other base64url spellings of a token's signature: same bytes, different unused low bits in the last character. */
+function otherSpellings(token: string): string[] {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const signature = token.slice(token.lastIndexOf('.') + 1);
+  const unusedBits = (signature.length * 6) % 8;
+  const last = alphabet.indexOf(signature.at(-1)!);
+  const spellings: string[] = [];
+  for (let low = 0; low < 1 << unusedBits; low++) {
+    const char = alphabet[(last & ~((1 << unusedBits) - 1)) | low]!;
+    if (char !== signature.at(-1)) spellings.push(`${token.slice(0, -1)}${char}`);
+  }
+  return spellings;
+}
+
+/** A one-key Ed25519 source, as `SigningKeySet` would provide it. */
+async function ed25519Keys(): Promise<AccessTokenKeys> {
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA');
+  const { header, encoded } = pinnedHeader('EdDSA', 'k1');
+  const verifier: TokenVerifier = { alg: 'EdDSA', encodedHeader: encoded, key: publicKey };
+  return {
+    signer: () => ({ header, key: privateKey }),
+    verifierFor: (text) => (text === encoded ? verifier : undefined),
+    trusts: (candidate) => candidate === verifier,
+  };
+}
+
+describe('AccessTokenService: one spelling per token', () => {
+  it('HS256: refuses the 3 other spellings of a genuine signature, before and after the genuine one is cached', async () => {
+    const { token } = await service.issue(SUBJECT);
+    const others = otherSpellings(token);
+    expect(others).toHaveLength(3);
+    for (const spelling of others) expect(await service.verify(spelling)).toStrictEqual(INVALID);
+    expect((await service.verify(token)).ok).toBe(true);
+    for (const spelling of others) expect(await service.verify(spelling)).toStrictEqual(INVALID);
+  });
+
+  it('EdDSA: refuses the 15 other spellings of a genuine signature', async () => {
+    const ed = new AccessTokenService(await ed25519Keys(), OPTIONS, clock);
+    const { token } = await ed.issue(SUBJECT);
+    const others = otherSpellings(token);
+    expect(others).toHaveLength(15);
+    expect((await ed.verify(token)).ok).toBe(true);
+    for (const spelling of others) expect(await ed.verify(spelling)).toStrictEqual(INVALID);
+  });
+});
+
+describe('AccessTokenService: lifetime', () => {
+  it('accepts a correctly signed token living exactly the configured lifetime plus leeway, and refuses one a second longer', async () => {
+    const iat = START / 1000 - 100;
+    const longest = forge(GOOD_HEADER, payloadAt(START, { iat, exp: iat + 300 + 30 }), { key: RAW_KEY });
+    expect((await service.verify(longest)).ok).toBe(true);
+    const tooLong = forge(GOOD_HEADER, payloadAt(START, { iat, exp: iat + 300 + 30 + 1 }), { key: RAW_KEY });
+    expect(await service.verify(tooLong)).toStrictEqual(INVALID);
+  });
+
+  it.each([1e308, Number.MAX_VALUE, 2 ** 53, 1.5e12])('refuses a correctly signed token with exp %s (never throws)', async (exp) => {
+    const token = forge(GOOD_HEADER, payloadAt(START, { exp }), { key: RAW_KEY });
+    expect(await service.verify(token)).toStrictEqual(INVALID);
+  });
+
+  it('refuses non-integer and negative times', async () => {
+    for (const overrides of [{ iat: START / 1000 + 0.5 }, { exp: START / 1000 + 60.5 }, { iat: -1, exp: 60 }]) {
+      expect(await service.verify(forge(GOOD_HEADER, payloadAt(START, overrides), { key: RAW_KEY }))).toStrictEqual(INVALID);
     }
   });
 });

@@ -61,6 +61,21 @@ function sign(header: Record<string, unknown> & { alg: string }, payload: JWTPay
   return new SignJWT(payload).setProtectedHeader(header).sign(key);
 }
 
+/** The other base64url spellings of a token's signature: same bytes, different unused low bits in the last character. */
+function otherSpellings(token: string): string[] {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const dot = token.lastIndexOf('.');
+  const signature = token.slice(dot + 1);
+  const unusedBits = (signature.length * 6) % 8;
+  const last = alphabet.indexOf(signature.at(-1)!);
+  const spellings: string[] = [];
+  for (let low = 0; low < 1 << unusedBits; low++) {
+    const char = alphabet[(last & ~((1 << unusedBits) - 1)) | low]!;
+    if (char !== signature.at(-1)) spellings.push(`${token.slice(0, -1)}${char}`);
+  }
+  return spellings;
+}
+
 function expectRefused(response: TestResponse, code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' = 'TOKEN_INVALID'): void {
   expect(response.status).toBe(401);
   expect(response.body.error.code).toBe(code);
@@ -210,6 +225,31 @@ describe('JWT attacks over HTTP against /api/private', () => {
     }
     if (payload.iat === future) payload.exp = future + 300;
     expectRefused(await withBearer('GET', '/api/private', await sign(GOOD_HEADER, payload)));
+  });
+
+  it('refuses every other spelling of a genuine signature: unused bits of its last character must be zero', async () => {
+    const { accessToken } = await signIn();
+    expect((await withBearer('GET', '/api/private', accessToken)).status).toBe(200); // and now it is cached, too
+    const others = otherSpellings(accessToken);
+    expect(others).toHaveLength(3); // 32 bytes in 43 characters: 2 unused bits
+    for (const spelling of others) expectRefused(await withBearer('GET', '/api/private', spelling));
+  });
+
+  it('refuses a correctly signed token that lives longer than the configured lifetime plus leeway', async () => {
+    const { claims } = await signIn();
+    const iat = claims.iat!;
+    // 300 s lifetime and 5 s leeway in the test server.
+    expect((await withBearer('GET', '/api/private', await sign(GOOD_HEADER, { ...claims, exp: iat + 305 }))).status).toBe(200);
+    expectRefused(await withBearer('GET', '/api/private', await sign(GOOD_HEADER, { ...claims, exp: iat + 306 })));
+  });
+
+  it.each([1e308, Number.MAX_SAFE_INTEGER + 2, 2 ** 53 * 1000])('answers 401 (not 500) for a correctly signed token with exp %s, as bearer and as the cookie on /auth/me', async (exp) => {
+    const { browser, claims } = await signIn();
+    const absurd = await sign(GOOD_HEADER, { ...claims, exp });
+    expectRefused(await withBearer('GET', '/auth/me', absurd));
+    const cookied = browser.fork();
+    cookied.jar.set(ACCESS, { value: absurd, path: '/' });
+    expectRefused(await cookied.get('/auth/me'));
   });
 
   it('answers TOKEN_EXPIRED once the access token has expired (clock advanced past exp and leeway)', async () => {
