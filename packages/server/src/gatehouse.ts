@@ -5,7 +5,7 @@ import { AccessTokenService } from './core/access-token.js';
 import { AuthService, type ClientContext } from './core/auth-service.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { deriveKeyRing, secretProblem } from './core/keys.js';
-import { createLogger, type Logger } from './core/logger.js';
+import type { Logger } from './core/logger.js';
 import { MemoryLoginThrottle, type LoginThrottle } from './core/login-throttle.js';
 import { PasswordHasher } from './core/password.js';
 import { SigningKeyFile } from './core/key-file.js';
@@ -13,14 +13,11 @@ import { ensureActiveSigningKey, purgeExpiredSigningKeys, SigningKeySet } from '
 import { RevocationList } from './core/revocation-list.js';
 import { createAuthRoutes } from './http/auth-routes.js';
 import { resolveClientIP } from './http/client-ip.js';
-import { createGuard, type GuardOptions, type GuardOutcome, type GuardRequest } from './http/guard.js';
+import { createGuard, type GuardAnswer, type GuardOptions, type GuardOutcome, type GuardRequest } from './http/guard.js';
 import { createJWKSHandler, isJWKSURL } from './http/jwks-route.js';
 import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
 import { openConfiguredStore } from './store/open-store.js';
-import { openRedis } from './redis/connection.js';
-import { RedisLoginThrottle } from './redis/redis-login-throttle.js';
-import { RedisRevocationFeed } from './redis/redis-revocation-feed.js';
 import type { AuditEvent, Store } from './store/store.js';
 
 /** How long start-up waits for Redis before serving without it (sign-in refused, revocations polled). */
@@ -53,7 +50,15 @@ export function signingKeyRetentionMs(config: GatehouseConfig): number {
 }
 
 /** A guard bound to its options; see {@link createGuard}. */
-export type Guard = (request: GuardRequest, client: ClientContext) => Promise<GuardOutcome>;
+export interface Guard {
+  (request: GuardRequest, client: ClientContext): Promise<GuardOutcome>;
+  /**
+   * The same verdict without the Promise whenever none is needed, which is
+   * nearly always (a cached token, a refusal): a Promise only for a transparent
+   * refresh. The adapters call this, so a guarded request costs no microtask.
+   */
+  readonly check: (request: GuardRequest, client: ClientContext) => GuardAnswer;
+}
 
 /** A running Gatehouse engine: the `/auth` handler, guards, and the services behind them. */
 export interface Gatehouse {
@@ -90,7 +95,10 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   if (problem !== null || config.secret === undefined) throw configError([`secret: ${problem ?? 'missing'}`]);
 
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.logLevel);
+  // What a configuration does not use is not loaded: every module kept in memory makes each
+  // garbage collection, and so each request, a little dearer (BENCHMARKS.md). So pino only
+  // without a logger of the caller's, ioredis only with Redis, pg only with PostgreSQL.
+  const logger = options.logger ?? (await import('./core/logger.js')).createLogger(config.logLevel);
   const ownStore = options.store === undefined;
   let store: Store;
   if (options.store === undefined) {
@@ -113,14 +121,15 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   }
   const tokens = new AccessTokenService(signingKeys ?? keys.accessToken, config.accessToken, clock);
   // With Redis, throttle counters and revocations are shared by every instance; without it, this process keeps them.
-  const redis = config.redis.url === undefined ? undefined : openRedis({ url: config.redis.url, keyPrefix: config.redis.keyPrefix }, logger);
+  const shared = config.redis.url === undefined ? undefined : await connectRedis(config.redis.url, config, clock, logger);
+  const redis = shared?.redis;
   if (redis !== undefined && !(await redis.ready(REDIS_START_WAIT_MS))) {
     logger.error('redis is not reachable yet: sign-in answers 503 THROTTLE_UNAVAILABLE until it is; revocations are read from the store meanwhile');
   }
   const revocations = new RevocationList(store, clock, {
     retentionMs: (config.accessToken.ttlSeconds + config.accessToken.clockToleranceSeconds) * 1000 + 60_000,
     maxStalenessMs: config.revocation.maxStalenessSeconds * 1000,
-    ...(redis === undefined ? {} : { feed: new RedisRevocationFeed(redis, logger) }),
+    ...(shared === undefined ? {} : { feed: shared.revocationFeed }),
   });
   try {
     await revocations.sync();
@@ -131,10 +140,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     if (ownStore) await store.close();
     throw error;
   }
-  const throttle: LoginThrottle =
-    redis === undefined
-      ? new MemoryLoginThrottle(config.login, clock)
-      : new RedisLoginThrottle(redis.commands, { ...config.login, keyPrefix: config.redis.keyPrefix, logger }, clock);
+  const throttle: LoginThrottle = shared?.loginThrottle ?? new MemoryLoginThrottle(config.login, clock);
 
   const logAudit = (event: AuditEvent): void => {
     logger.info({ audit: event.type, userId: event.userId ?? undefined, sessionId: event.sessionId ?? undefined, ip: event.ip ?? undefined }, 'audit');
@@ -160,7 +166,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   });
   const cookies = new SessionCookies(config.cookies);
   const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock };
-  const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard: createGuard(guardDeps) });
+  const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard: promised(createGuard(guardDeps)) });
   const jwks = createJWKSHandler(signingKeys);
 
   const stopPolling = revocations.startPolling({ intervalMs: options.revocationSyncIntervalMs ?? 250, logger });
@@ -199,7 +205,10 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     revocations,
     signingKeys,
     handle: (request, client) => (isJWKSURL(request.url) ? Promise.resolve(jwks(request)) : routes(request, client)),
-    guard: (guardOptions) => createGuard(guardDeps, guardOptions),
+    guard: (guardOptions) => {
+      const check = createGuard(guardDeps, guardOptions);
+      return Object.assign(promised(check), { check });
+    },
     clientContext: (remoteAddress, headers) => ({
       ip: resolveClientIP(remoteAddress, headers.get('x-forwarded-for'), config.trustProxy),
       userAgent: headers.get('user-agent'),
@@ -215,6 +224,29 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
       if (ownStore) await store.close();
     },
   };
+}
+
+/**
+ * Opens Redis and the login throttle and revocation feed built on it. The
+ * modules (and ioredis) are loaded only for a configuration that names Redis.
+ */
+async function connectRedis(url: string, config: GatehouseConfig, clock: Clock, logger: Logger) {
+  const [{ openRedis }, { RedisLoginThrottle }, { RedisRevocationFeed }] = await Promise.all([
+    import('./redis/connection.js'),
+    import('./redis/redis-login-throttle.js'),
+    import('./redis/redis-revocation-feed.js'),
+  ]);
+  const redis = openRedis({ url, keyPrefix: config.redis.keyPrefix }, logger);
+  return {
+    redis,
+    revocationFeed: new RedisRevocationFeed(redis, logger),
+    loginThrottle: new RedisLoginThrottle(redis.commands, { ...config.login, keyPrefix: config.redis.keyPrefix, logger }, clock),
+  };
+}
+
+/** A guard's verdict as a Promise, for callers that always wait. */
+function promised(check: (request: GuardRequest, client: ClientContext) => GuardAnswer): (request: GuardRequest, client: ClientContext) => Promise<GuardOutcome> {
+  return async (request, client) => check(request, client);
 }
 
 /**

@@ -10,7 +10,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { isAuthPath, NodeRequestView } from './adapter-support.js';
-import type { Auth, GuardOptions } from './guard.js';
+import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
 import { nodeAuthResponse, sendWebResponse } from './node.js';
 import { errorResponse } from './responses.js';
 
@@ -82,22 +82,28 @@ export function expressAuth(gatehouse: Gatehouse): RequestHandler {
  * ```
  */
 export function expressGuard(gatehouse: Gatehouse, options?: GuardOptions): RequestHandler {
-  const guard = gatehouse.guard(options);
+  const check = gatehouse.guard(options).check;
+  const refuse = (res: Response, error: unknown): Promise<void> => {
+    res.removeHeader('x-powered-by');
+    return sendWebResponse(res, errorResponse(error));
+  };
+  const settle = (outcome: GuardOutcome, req: Request, res: Response, next: NextFunction): void | Promise<void> => {
+    if (outcome.setCookies.length > 0) res.append('set-cookie', [...outcome.setCookies]);
+    if (!outcome.ok) return refuse(res, outcome.error);
+    req.auth = outcome.auth;
+    next();
+  };
   return function gatehouseGuard(req: Request, res: Response, next: NextFunction): void {
     const view = new NodeRequestView(req, gatehouse);
-    guard(view, view).then((outcome) => {
-      if (outcome.setCookies.length > 0) res.append('set-cookie', [...outcome.setCookies]);
-      if (outcome.ok) {
-        req.auth = outcome.auth;
-        return next();
-      }
-      res.removeHeader('x-powered-by');
-      return sendWebResponse(res, errorResponse(outcome.error));
-    }, (error: unknown) => {
+    const answer = check(view, view);
+    if (!(answer instanceof Promise)) {
+      void settle(answer, req, res, next)?.catch(next);
+      return;
+    }
+    answer.then((outcome) => settle(outcome, req, res, next), (error: unknown) => {
       // Only a transparent refresh can get here (the store failed): fail closed, in Gatehouse's JSON.
       if (!isGatehouseError(error) || error.status >= 500) gatehouse.logger.error({ err: error }, 'guard failed');
-      res.removeHeader('x-powered-by');
-      return sendWebResponse(res, errorResponse(error));
+      return refuse(res, error);
     }).catch(next);
   };
 }

@@ -6,11 +6,11 @@
  *
  * @packageDocumentation
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, onRequestAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, HTTPMethods, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
 import { isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { NodeRequestView, responseParts } from './adapter-support.js';
-import type { Auth, GuardOptions } from './guard.js';
+import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
 import { nodeAuthResponse } from './node.js';
 import { errorResponse } from './responses.js';
 import { JWKS_PATH } from './jwks-route.js';
@@ -88,24 +88,30 @@ Object.assign(gatehouseFastify, {
  * app.get('/api/admin', { onRequest: fastifyGuard(gatehouse, { roles: ['admin'] }) }, adminPage);
  * ```
  */
-export function fastifyGuard(gatehouse: Gatehouse, options?: GuardOptions): onRequestAsyncHookHandler {
-  const guard = gatehouse.guard(options);
-  return async function gatehouseGuard(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    const view = new NodeRequestView(request.raw, gatehouse);
-    let outcome;
-    try {
-      outcome = await guard(view, view);
-    } catch (error) {
-      // Only a transparent refresh can get here (the store failed): fail closed, in Gatehouse's JSON.
-      if (!isGatehouseError(error) || error.status >= 500) gatehouse.logger.error({ err: error }, 'guard failed');
-      return sendResponse(reply, errorResponse(error));
-    }
+export function fastifyGuard(gatehouse: Gatehouse, options?: GuardOptions): onRequestHookHandler {
+  const check = gatehouse.guard(options).check;
+  const settle = (outcome: GuardOutcome, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     if (outcome.setCookies.length > 0) reply.header('set-cookie', [...outcome.setCookies]);
-    if (outcome.ok) {
-      request.auth = outcome.auth;
-      return undefined;
+    if (!outcome.ok) {
+      void sendResponse(reply, errorResponse(outcome.error)); // answered here: `done` is not called
+      return;
     }
-    return sendResponse(reply, errorResponse(outcome.error));
+    request.auth = outcome.auth;
+    done();
+  };
+  // A callback-style hook: a verdict that is ready (nearly always) lets Fastify go on at once, with no Promise to wait for.
+  return function gatehouseGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const view = new NodeRequestView(request.raw, gatehouse);
+    const answer = check(view, view);
+    if (!(answer instanceof Promise)) return settle(answer, request, reply, done);
+    answer.then(
+      (outcome) => settle(outcome, request, reply, done),
+      (error: unknown) => {
+        // Only a transparent refresh can get here (the store failed): fail closed, in Gatehouse's JSON.
+        if (!isGatehouseError(error) || error.status >= 500) gatehouse.logger.error({ err: error }, 'guard failed');
+        void sendResponse(reply, errorResponse(error));
+      },
+    );
   };
 }
 

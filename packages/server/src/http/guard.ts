@@ -1,5 +1,5 @@
 import type { GatehouseConfig } from '../config/resolve.js';
-import type { AccessTokenClaims, AccessTokenService } from '../core/access-token.js';
+import type { AccessTokenClaims, AccessTokenService, AccessTokenVerification } from '../core/access-token.js';
 import type { AuthService, ClientContext } from '../core/auth-service.js';
 import type { Clock } from '../core/clock.js';
 import { csrfTokensEqual, verifyCSRFToken, type CSRFBinding } from '../core/csrf.js';
@@ -65,6 +65,9 @@ export interface GuardDeps {
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const NO_COOKIES: readonly string[] = Object.freeze([]);
 
+/** A guard's verdict: at once when it can be (a cached token, a refusal), a Promise when it must wait (a transparent refresh). */
+export type GuardAnswer = GuardOutcome | Promise<GuardOutcome>;
+
 function fail(code: GatehouseError['code'], setCookies: readonly string[] = NO_COOKIES): GuardOutcome {
   return { ok: false, error: new GatehouseError(code), setCookies };
 }
@@ -83,11 +86,14 @@ function toAuth(claims: AccessTokenClaims, via: Auth['via']): Auth {
  * Builds a guard: a function that decides whether a request may proceed and
  * who is making it. Options are checked once here, not per request.
  *
- * Order of checks: a `Bearer` header is judged alone (no cookie fallback, no
- * CSRF); otherwise the access cookie is verified, revocation is checked in
- * memory, and unsafe methods must pass the Origin and CSRF checks.
+ * The path of a request, top to bottom: a `Bearer` header is judged alone (no
+ * cookie fallback, no CSRF); otherwise the access cookie's token is checked
+ * (its signature from the verified-token cache after the first request), then
+ * revocation in memory, then, for unsafe methods, Origin and CSRF. Nothing on
+ * that path waits, so the verdict comes back synchronously; only a transparent
+ * refresh (and the first token after start-up, while the key is imported) answers with a Promise.
  */
-export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (request: GuardRequest, client: ClientContext) => Promise<GuardOutcome> {
+export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (request: GuardRequest, client: ClientContext) => GuardAnswer {
   const { config, keys, tokens, revocations } = deps;
   const roles = [...(options.roles ?? [])];
   const enforceCSRF = (options.csrf ?? 'enforce') === 'enforce';
@@ -109,17 +115,17 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     return { ok: true, auth, setCookies };
   };
 
-  const refreshInline = async (request: GuardRequest, cookieHeader: string | null, unsafe: boolean, client: ClientContext): Promise<GuardOutcome> => {
+  const refreshInline = async (request: GuardRequest, cookieHeader: string | null, client: ClientContext): Promise<GuardOutcome> => {
     const refreshToken = readCookie(cookieHeader, refreshName);
     if (refreshToken === undefined) return fail('TOKEN_EXPIRED');
     try {
-      if (unsafe && enforceCSRF) {
+      if (!SAFE_METHODS.has(request.method) && enforceCSRF) {
         const session = await deps.auth.sessionForRefreshToken(refreshToken);
         if (session === null) return fail('REFRESH_TOKEN_INVALID', deps.cookies.clearSession());
         if (!csrfPasses(request, cookieHeader, { kind: 'session', id: session.id })) return fail('CSRF_REJECTED');
       }
       const issued = await deps.auth.refresh(refreshToken, client);
-      const claims = await tokens.verify(issued.accessToken);
+      const claims = await tokens.check(issued.accessToken);
       if (!claims.ok) return fail('TOKEN_INVALID');
       const maxAge = sessionCookieMaxAgeSeconds(issued.session, deps.clock.now());
       return authorize(toAuth(claims.claims, 'cookie'), [deps.cookies.access(issued.accessToken, maxAge), deps.cookies.refresh(issued.refreshToken, maxAge)]);
@@ -129,40 +135,18 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     }
   };
 
-  return async function guard(request, client) {
-    const unsafe = !SAFE_METHODS.has(request.method);
-    const authorization = request.headers.get('authorization');
+  /** A bearer token is judged alone: valid cookies never rescue a bad header. */
+  const judgeBearer = (result: AccessTokenVerification): GuardOutcome => {
+    if (!result.ok) return fail(result.code);
+    const { claims } = result;
+    const status = revocations.check(claims.sid, claims.sub, claims.iat);
+    if (status !== null) return fail(status === 'revoked' ? 'SESSION_REVOKED' : status === 'stale' ? 'TOKEN_EXPIRED' : 'REVOCATION_UNAVAILABLE');
+    return authorize(toAuth(claims, 'bearer'), NO_COOKIES);
+  };
 
-    if (authorization !== null) {
-      // Judged by the bearer token alone: valid cookies never rescue a bad header.
-      if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return fail('INVALID_AUTHORIZATION');
-      const result = await tokens.verify(authorization.slice(7).trim());
-      if (!result.ok) return fail(result.code);
-      const { claims } = result;
-      const status = revocations.check(claims.sid, claims.sub, claims.iat);
-      if (status !== null) return fail(status === 'revoked' ? 'SESSION_REVOKED' : status === 'stale' ? 'TOKEN_EXPIRED' : 'REVOCATION_UNAVAILABLE');
-      return authorize(toAuth(claims, 'bearer'), NO_COOKIES);
-    }
-
-    const cookieHeader = request.headers.get('cookie');
-    const accessToken = readCookie(cookieHeader, accessName);
-    if (accessToken === undefined) {
-      if (transparentRefresh && readCookie(cookieHeader, refreshName) !== undefined) {
-        return refreshInline(request, cookieHeader, unsafe, client);
-      }
-      if (!options.allowAnonymous) return fail('UNAUTHENTICATED');
-      if (unsafe && enforceCSRF) {
-        const anonymousId = readCookie(cookieHeader, anonymousName);
-        if (anonymousId === undefined || !csrfPasses(request, cookieHeader, { kind: 'anonymous', id: anonymousId })) {
-          return fail('CSRF_REJECTED');
-        }
-      }
-      return { ok: true, auth: null, setCookies: NO_COOKIES };
-    }
-
-    const result = await tokens.verify(accessToken);
+  const judgeCookie = (result: AccessTokenVerification, request: GuardRequest, cookieHeader: string | null, client: ClientContext): GuardAnswer => {
     if (!result.ok) {
-      if (result.code === 'TOKEN_EXPIRED' && transparentRefresh) return refreshInline(request, cookieHeader, unsafe, client);
+      if (result.code === 'TOKEN_EXPIRED' && transparentRefresh) return refreshInline(request, cookieHeader, client);
       return fail(result.code);
     }
     const { claims } = result;
@@ -170,13 +154,36 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     if (status === 'revoked') return fail('SESSION_REVOKED', deps.cookies.clearSession());
     // Fail closed, but keep the cookies: the session is probably fine, this instance just cannot tell right now.
     if (status === 'unverifiable') return fail('REVOCATION_UNAVAILABLE');
-    if (status === 'stale') {
-      if (transparentRefresh) return refreshInline(request, cookieHeader, unsafe, client);
-      return fail('TOKEN_EXPIRED');
-    }
-    if (unsafe && enforceCSRF && !csrfPasses(request, cookieHeader, { kind: 'session', id: claims.sid })) {
+    if (status === 'stale') return transparentRefresh ? refreshInline(request, cookieHeader, client) : fail('TOKEN_EXPIRED');
+    if (enforceCSRF && !SAFE_METHODS.has(request.method) && !csrfPasses(request, cookieHeader, { kind: 'session', id: claims.sid })) {
       return fail('CSRF_REJECTED');
     }
     return authorize(toAuth(claims, 'cookie'), NO_COOKIES);
+  };
+
+  const withoutAccessToken = (request: GuardRequest, cookieHeader: string | null, client: ClientContext): GuardAnswer => {
+    if (transparentRefresh && readCookie(cookieHeader, refreshName) !== undefined) return refreshInline(request, cookieHeader, client);
+    if (!options.allowAnonymous) return fail('UNAUTHENTICATED');
+    if (enforceCSRF && !SAFE_METHODS.has(request.method)) {
+      const anonymousId = readCookie(cookieHeader, anonymousName);
+      if (anonymousId === undefined || !csrfPasses(request, cookieHeader, { kind: 'anonymous', id: anonymousId })) return fail('CSRF_REJECTED');
+    }
+    return { ok: true, auth: null, setCookies: NO_COOKIES };
+  };
+
+  return function guard(request, client) {
+    const authorization = request.headers.get('authorization');
+    if (authorization !== null) {
+      if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return fail('INVALID_AUTHORIZATION');
+      const result = tokens.check(authorization.slice(7).trim());
+      return result instanceof Promise ? result.then(judgeBearer) : judgeBearer(result);
+    }
+    const cookieHeader = request.headers.get('cookie');
+    const accessToken = readCookie(cookieHeader, accessName);
+    if (accessToken === undefined) return withoutAccessToken(request, cookieHeader, client);
+    const result = tokens.check(accessToken);
+    return result instanceof Promise
+      ? result.then((settled) => judgeCookie(settled, request, cookieHeader, client))
+      : judgeCookie(result, request, cookieHeader, client);
   };
 }

@@ -12,7 +12,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { answerAuthRequest, isAuthPath, LazyClientContext, NodeRequestView } from './adapter-support.js';
-import type { Auth, GuardOptions } from './guard.js';
+import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
 import { errorResponse } from './responses.js';
 
 /** The context variables Gatehouse sets: `c.get('auth')`. */
@@ -88,16 +88,18 @@ export function honoAuth(gatehouse: Gatehouse, options: HonoAdapterOptions = {})
  * ```
  */
 export function honoGuard(gatehouse: Gatehouse, options?: GuardOptions & HonoAdapterOptions): MiddlewareHandler<GatehouseEnv> {
-  const guard = gatehouse.guard(options);
+  const check = gatehouse.guard(options).check;
   const adapterOptions: HonoAdapterOptions = { remoteAddress: options?.remoteAddress };
   return async function gatehouseGuard(c, next) {
     // On @hono/node-server, read Node's header object in place: `c.req.raw.headers`
     // would build a Web Headers copy of every header on each request.
     const incoming = adapterOptions.remoteAddress === undefined ? nodeIncoming(c) : undefined;
     const view = incoming === undefined ? undefined : new NodeRequestView(incoming, gatehouse);
-    let outcome;
+    let outcome: GuardOutcome;
     try {
-      outcome = view === undefined ? await guard(c.req.raw, clientOf(gatehouse, c, adapterOptions)) : await guard(view, view);
+      const answer = view === undefined ? check(c.req.raw, clientOf(gatehouse, c, adapterOptions)) : check(view, view);
+      // Awaited only when it is a Promise (a transparent refresh): a ready verdict costs no microtask.
+      outcome = answer instanceof Promise ? await answer : answer;
     } catch (error) {
       // Only a transparent refresh can get here (the store failed): fail closed, in Gatehouse's JSON.
       if (!isGatehouseError(error) || error.status >= 500) gatehouse.logger.error({ err: error }, 'guard failed');

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { ClientContext } from '../core/auth-service.js';
 import { GatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
-import type { Auth, GuardOptions } from './guard.js';
+import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
 import { answerAuthRequest, isAuthPath, isRefusedMethod, NodeRequestView } from './adapter-support.js';
 import type { HeaderReader } from './request-origin.js';
 import { readJSONBody } from './request-body.js';
@@ -95,14 +95,17 @@ export function nodeGuard(
   gatehouse: Gatehouse,
   options?: GuardOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<Auth | null | undefined> {
-  const guard = gatehouse.guard(options);
-  return async (req, res) => {
-    const view = new NodeRequestView(req, gatehouse);
-    const outcome = await guard(view, view);
+  const check = gatehouse.guard(options).check;
+  const settle = (outcome: GuardOutcome, res: ServerResponse): Auth | null | Promise<undefined> => {
     if (outcome.setCookies.length > 0) res.appendHeader('set-cookie', [...outcome.setCookies]);
     if (outcome.ok) return outcome.auth;
-    await sendWebResponse(res, errorResponse(outcome.error));
-    return undefined;
+    return sendWebResponse(res, errorResponse(outcome.error)).then(() => undefined);
+  };
+  return (req, res) => {
+    const view = new NodeRequestView(req, gatehouse);
+    const answer = check(view, view);
+    // A verdict that is ready (nearly always) is settled now; the Promise is only what the API promises.
+    return answer instanceof Promise ? answer.then((outcome) => settle(outcome, res)) : Promise.resolve(settle(answer, res));
   };
 }
 
