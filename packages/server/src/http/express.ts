@@ -109,3 +109,5 @@ export function expressGuard(gatehouse: Gatehouse, options?: GuardOptions): Requ
 }
 
 export type { Auth, GuardOptions } from './guard.js';
+export { expressSignatureGuard } from '../signatures/express-guard.js';
+export type { SignatureGuardOptions } from '../signatures/guard.js';

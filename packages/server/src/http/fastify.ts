@@ -116,3 +116,5 @@ export function fastifyGuard(gatehouse: Gatehouse, options?: GuardOptions): onRe
 }
 
 export type { Auth, GuardOptions } from './guard.js';
+export { fastifySignatureGuard } from '../signatures/fastify-guard.js';
+export type { SignatureGuardOptions } from '../signatures/guard.js';

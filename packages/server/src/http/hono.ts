@@ -113,3 +113,5 @@ export function honoGuard(gatehouse: Gatehouse, options?: GuardOptions & HonoAda
 }
 
 export type { Auth, GuardOptions } from './guard.js';
+export { honoSignatureGuard, type SignatureEnv, type SignatureVariables } from '../signatures/hono-guard.js';
+export type { SignatureGuardOptions } from '../signatures/guard.js';

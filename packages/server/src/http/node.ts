@@ -177,3 +177,5 @@ export async function sendError(res: ServerResponse, error: unknown): Promise<vo
 
 export { createStaticHandler, SPA_CSP } from './static-files.js';
 export type { Auth, GuardOptions } from './guard.js';
+export { nodeSignatureGuard } from '../signatures/node-guard.js';
+export type { SignatureGuardOptions, SignedRequest } from '../signatures/guard.js';
