@@ -2,6 +2,7 @@ import { AuthError, signOutReason, type AuthErrorCode, type SignOutReason } from
 import { createAuthFetch } from './auth-fetch.js';
 import { errorFromResponse, networkError, readJSON } from './http.js';
 import { createRefreshCoordinator, type LockManagerLike } from './refresh-coordinator.js';
+import { retryTransientRefresh } from './refresh-retry.js';
 import { createRefreshTimer } from './refresh-timer.js';
 import { openTabChannel, type RefreshOutcome, type TabMessage } from './tab-channel.js';
 import type { AuthClient, AuthClientOptions, AuthEventName, AuthEvents, AuthState, SessionInfo, SessionSummary, User } from './types.js';
@@ -61,6 +62,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   let session: SessionInfo | undefined;
   let signedOutError: AuthError | undefined;
   let meInFlight: Promise<User> | undefined;
+  let disposed = false;
   const stateListeners = new Set<(state: AuthState) => void>();
   const eventListeners: { [E in AuthEventName]: Set<(payload: AuthEvents[E]) => void> } = {
     authenticated: new Set(),
@@ -153,7 +155,10 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
 
   const coordinator = createRefreshCoordinator({
     name,
-    perform: performRefresh,
+    // A refresh without a verdict (no answer, a lost answer, a 5xx) is tried again at once, with
+    // backoff: the browser may hold a token the server has already rotated, and presenting it again
+    // inside the grace window gets the same successor instead of a theft alarm.
+    perform: () => retryTransientRefresh(performRefresh, { shouldContinue: () => !disposed }),
     onOutcome(outcome, shared) {
       if (!shared && outcome.ok) channel.post({ type: 'refreshed', outcome });
       applyOutcome(outcome, shared);
@@ -290,6 +295,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       return user;
     },
     dispose() {
+      disposed = true;
       timer?.dispose();
       channel.close();
       stateListeners.clear();

@@ -10,9 +10,10 @@ export interface LockManagerLike {
 /**
  * How long a tab waits for another tab's refresh before refreshing without
  * the lock (a tab frozen in the background can hold it indefinitely). Longer
- * than the refresh request's own timeout, so a slow but live refresh is waited for.
+ * than a refresh with its retries can take (the last retry starts within
+ * 20 s and times out after 15 s), so a slow but live refresh is waited for.
  */
-const LOCK_WAIT_MS = 20_000;
+const LOCK_WAIT_MS = 40_000;
 
 export interface RefreshResult {
   readonly user: User;

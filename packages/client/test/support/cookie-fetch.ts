@@ -13,7 +13,13 @@ export interface CookieBrowser {
   readonly requests: Array<{ method: string; path: string; headers: Headers }>;
 }
 
-export function cookieBrowser(origin: string): CookieBrowser {
+/**
+ * `transport` is the network under the jar (default: Node's fetch). A test can
+ * break it: an answer it throws away never reaches the jar, as in a browser
+ * whose connection dropped.
+ */
+export function cookieBrowser(origin: string, options: { transport?: typeof fetch } = {}): CookieBrowser {
+  const transport = options.transport ?? fetch;
   const jar = new Map<string, { value: string; path: string; httpOnly: boolean }>();
   const requests: CookieBrowser['requests'] = [];
   const browserFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -28,7 +34,7 @@ export function cookieBrowser(origin: string): CookieBrowser {
     if (cookie !== '' && request.credentials !== 'omit') headers.set('cookie', cookie);
     requests.push({ method: request.method, path: url.pathname, headers });
     const body = request.body === null ? undefined : await request.arrayBuffer();
-    const response = await fetch(url, { method: request.method, headers, body, redirect: 'manual', signal: request.signal });
+    const response = await transport(url, { method: request.method, headers, body, redirect: 'manual', signal: request.signal });
     for (const line of response.headers.getSetCookie()) {
       const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
       const eq = pair.indexOf('=');
