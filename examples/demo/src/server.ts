@@ -1,28 +1,38 @@
 import { resolve } from 'node:path';
+import { listen, ListenError, unmatchedLocalOrigin } from '@gatehouse/server/node';
 import { createDemo } from './demo-app.js';
 
 // `npm start` from the repository root: everything lives in ./.gatehouse.
 const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');
 const demo = await createDemo({ dataDir, env: process.env });
-const { port, host, publicOrigin } = demo.gatehouse.config;
+const { host, publicOrigin } = demo.gatehouse.config;
+
+let port: number;
+try {
+  port = await listen(demo.server, demo.gatehouse.config.port, host);
+} catch (error) {
+  await demo.close();
+  if (!(error instanceof ListenError)) throw error;
+  const other = error.code === 'EADDRNOTAVAIL' ? '' : ` Pick another port, e.g. GATEHOUSE_PORT=8081 GATEHOUSE_PUBLIC_ORIGIN=http://localhost:8081 npm start`;
+  process.stderr.write(`\n  Cannot start the Gatehouse demo: ${error.message}.${other}\n\n`);
+  process.exit(1);
+}
+
 // publicOrigin does not follow GATEHOUSE_PORT: with only the port changed, the
 // page is served on the new port but every sign-in fails the Origin check.
-const origin = new URL(publicOrigin);
-const originPort = Number(origin.port || (origin.protocol === 'https:' ? 443 : 80));
-if (['localhost', '127.0.0.1', '[::1]'].includes(origin.hostname) && originPort !== port) {
+const served = unmatchedLocalOrigin(publicOrigin, port);
+if (served !== null) {
   process.stderr.write(
     `\n  Warning: listening on port ${port}, but publicOrigin is ${publicOrigin}.\n` +
-      `  Sign-in from http://localhost:${port} will be refused (ORIGIN_REJECTED); ` +
-      `set GATEHOUSE_PUBLIC_ORIGIN=http://localhost:${port} too.\n`,
+      `  Sign-in from ${served} will be refused (ORIGIN_REJECTED); set GATEHOUSE_PUBLIC_ORIGIN=${served} too.\n`,
   );
 }
-demo.server.listen(port, host, () => {
-  process.stdout.write(
-    `\n  Gatehouse demo: ${publicOrigin}\n` +
-      `  Sign in as   ${demo.credentials.username} / ${demo.credentials.password}\n` +
-      `  Data:        ${dataDir}\n\n`,
-  );
-});
+process.stdout.write(
+  `\n  Gatehouse demo: ${publicOrigin}\n` +
+    `  Listening on  ${host}:${port}\n` +
+    `  Sign in as    ${demo.credentials.username} / ${demo.credentials.password}\n` +
+    `  Data:         ${dataDir}\n\n`,
+);
 const stop = async () => {
   await demo.close();
   process.exit(0);

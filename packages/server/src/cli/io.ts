@@ -15,6 +15,11 @@ export class CLIUsageError extends Error {
   override readonly name = 'CLIUsageError';
 }
 
+/** A command that was understood but could not be done; the message says what to do instead. Exit code 1. */
+export class CLIFailure extends Error {
+  override readonly name = 'CLIFailure';
+}
+
 let stop: Promise<string> | undefined;
 
 /** The real process's streams. */

@@ -3,7 +3,7 @@ import type { Command } from './command.js';
 import { CommandLineError, parseCommandLine, type CLIValues } from './command-line.js';
 import { COMMANDS } from './commands.js';
 import { commandHelp, generalHelp, groupHelp, version } from './help.js';
-import { CLIUsageError, type CLIIO } from './io.js';
+import { CLIFailure, CLIUsageError, type CLIIO } from './io.js';
 
 const ID_COMMANDS: ReadonlySet<string> = new Set(COMMANDS.filter((c) => c.idOperand === true).map((c) => c.name));
 const GROUPS: ReadonlySet<string> = new Set(COMMANDS.filter((c) => c.name.includes(' ')).map((c) => c.name.split(' ')[0] ?? ''));
@@ -70,6 +70,10 @@ export async function main(argv: readonly string[], io: CLIIO): Promise<number> 
     return await command.run(operands, values, io);
   } catch (error) {
     if (error instanceof CLIUsageError) return usageError(io, error.message, positionals);
+    if (error instanceof CLIFailure) {
+      io.stderr(`gatehouse: ${error.message}\n`);
+      return 1;
+    }
     if (isGatehouseError(error)) {
       io.stderr(`gatehouse: ${error.code}: ${error.message}\n`);
       return error.code === 'CONFIG_INVALID' ? 2 : 1;

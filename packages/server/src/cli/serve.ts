@@ -1,11 +1,18 @@
-import type { AddressInfo } from 'node:net';
 import { createGatehouse } from '../gatehouse.js';
+import { listen, ListenError, unmatchedLocalOrigin } from '../http/listen.js';
 import { createNodeServer } from '../http/node.js';
 import { createStaticHandler } from '../http/static-files.js';
 import { describeStore } from '../store/open-store.js';
 import { noOperands } from './admin-support.js';
 import { CONFIG_OPTIONS, type Command } from './command.js';
 import { configFromFlags } from './config-from-flags.js';
+import { CLIFailure } from './io.js';
+
+/** What to do about a port or address that cannot be used, in the CLI's terms. */
+function listenAdvice(error: ListenError): string {
+  if (error.code === 'EADDRNOTAVAIL') return `${error.message}: pick another with --host ADDR (or GATEHOUSE_HOST)`;
+  return `${error.message}: pick another with --port N (or GATEHOUSE_PORT), and a --public-origin (GATEHOUSE_PUBLIC_ORIGIN) to match`;
+}
 
 /** `gatehouse serve`: runs until SIGINT/SIGTERM, then closes connections and the store. */
 export const serve: Command = {
@@ -21,17 +28,23 @@ export const serve: Command = {
     const stopSignal = io.stopSignal;
     const gatehouse = await createGatehouse({ config });
     const server = createNodeServer(gatehouse, config.staticDir === undefined ? {} : { fallback: createStaticHandler(config.staticDir) });
+    let port: number;
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.port, config.host, resolve);
-      });
+      port = await listen(server, config.port, config.host);
     } catch (error) {
-      // Port taken, address not available: close the store before reporting.
+      // Close the store before reporting.
       await gatehouse.close();
-      throw error;
+      throw error instanceof ListenError ? new CLIFailure(listenAdvice(error)) : error;
     }
-    const { port } = server.address() as AddressInfo;
+    const served = unmatchedLocalOrigin(config.publicOrigin, port);
+    if (served !== null) {
+      gatehouse.logger.warn(
+        { port, publicOrigin: config.publicOrigin },
+        `publicOrigin is ${config.publicOrigin} but the server listens on port ${port}: browsers on ${served} will be refused (ORIGIN_REJECTED); ` +
+          `pass --public-origin ${served} (or set GATEHOUSE_PUBLIC_ORIGIN)`,
+      );
+    }
+    // The start-up line comes last, so whoever waits for it has seen every warning.
     gatehouse.logger.info({ port, host: config.host, publicOrigin: config.publicOrigin, database: describeStore(config) }, 'gatehouse listening');
     const signal = await stopSignal;
     gatehouse.logger.info({ signal }, 'shutting down');

@@ -175,6 +175,7 @@ export async function sendError(res: ServerResponse, error: unknown): Promise<vo
   await sendWebResponse(res, errorResponse(error));
 }
 
+export { listen, ListenError, unmatchedLocalOrigin } from './listen.js';
 export { createStaticHandler, SPA_CSP } from './static-files.js';
 export type { Auth, GuardOptions } from './guard.js';
 export { nodeSignatureGuard } from '../signatures/node-guard.js';

@@ -103,32 +103,50 @@ describe('configuration errors stop the process', () => {
   });
 });
 
+interface LogLine {
+  readonly msg: string;
+  readonly level: number;
+  readonly port?: number;
+  readonly host?: string;
+  readonly database?: string;
+  readonly signal?: string;
+}
+
+/** Starts `gatehouse serve` and resolves with its log lines once it logs `gatehouse listening`. */
+async function startServe(args: readonly string[]) {
+  const server = start(process.execPath, [BIN, 'serve', '--data-dir', join(cwd, 'data'), ...args], { env: cleanEnv({ GATEHOUSE_SECRET: SECRET }) });
+  const lines = await new Promise<LogLine[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no 'gatehouse listening' line; output so far: ${JSON.stringify(server.output())}`)), 10_000);
+    server.child.stdout.on('data', () => {
+      const complete = server.output().stdout.split('\n').slice(0, -1).map((line) => JSON.parse(line) as LogLine);
+      if (complete.some((line) => line.msg === 'gatehouse listening')) {
+        clearTimeout(timer);
+        resolve(complete);
+      }
+    });
+    server.exited.then((result) => reject(new Error(`exited early: ${JSON.stringify(result)}`)), reject);
+  });
+  const listening = lines.find((line) => line.msg === 'gatehouse listening')!;
+  return { ...server, lines, listening, port: listening.port! };
+}
+
+/** A port that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
 describe('serve', () => {
   it('starts, answers /auth/me with 401 JSON, and exits 0 on SIGTERM', async () => {
-    const server = start(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', join(cwd, 'data')], {
-      env: cleanEnv({ GATEHOUSE_SECRET: SECRET }),
-    });
-    const listening = await new Promise<{ port: number; host: string; database: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no 'gatehouse listening' line; output so far: ${JSON.stringify(server.output())}`)), 10_000);
-      let buffered = '';
-      server.child.stdout.on('data', (chunk: string) => {
-        buffered += chunk;
-        for (const line of buffered.split('\n').slice(0, -1)) {
-          const entry = JSON.parse(line) as { msg?: string; port: number; host: string; database: string };
-          if (entry.msg === 'gatehouse listening') {
-            clearTimeout(timer);
-            resolve(entry);
-          }
-        }
-        buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
-      });
-      server.exited.then((result) => reject(new Error(`exited early: ${JSON.stringify(result)}`)), reject);
-    });
-    expect(listening.port).toBeGreaterThan(0);
-    expect(listening.host).toBe('localhost');
-    expect(listening.database).toBe(join(cwd, 'data', 'gatehouse.db'));
+    const server = await startServe(['--port', '0']);
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.listening.host).toBe('localhost');
+    expect(server.listening.database).toBe(join(cwd, 'data', 'gatehouse.db'));
 
-    const response = await fetch(`http://localhost:${listening.port}/auth/me`);
+    const response = await fetch(`http://localhost:${server.port}/auth/me`);
     expect(response.status).toBe(401);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -139,16 +157,35 @@ describe('serve', () => {
     const result = await server.exited;
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
-    const lines = result.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { msg: string; signal?: string });
+    const lines = result.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as LogLine);
     expect(lines.at(-1)).toMatchObject({ msg: 'shutting down', signal: 'SIGTERM' });
     expect(result.stderr).toBe('');
     // Nothing secret reaches the log.
     expect(result.stdout).not.toContain(SECRET);
   });
+
+  it('--port without a matching --public-origin warns that browsers will be refused', async () => {
+    const server = await startServe(['--port', '0']);
+    const warning = server.lines.find((line) => line.level === 40);
+    expect(warning?.msg).toContain(`publicOrigin is http://localhost:8080 but the server listens on port ${server.port}`);
+    expect(warning?.msg).toContain(`--public-origin http://localhost:${server.port}`);
+    server.child.kill('SIGTERM');
+    await server.exited;
+  });
+
+  it('--port with a matching --public-origin, or a public origin behind a proxy, starts without a warning', async () => {
+    const port = await freePort();
+    for (const origin of [`http://localhost:${port}`, 'https://app.example.com']) {
+      const server = await startServe(['--port', String(port), '--host', '127.0.0.1', '--public-origin', origin]);
+      expect(server.lines.filter((line) => line.level >= 40), origin).toEqual([]);
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
 });
 
 describe('serve on a port that is taken', () => {
-  it('exits 1 with the reason', async () => {
+  it('exits 1 saying the port is in use and how to pick another, without a stack trace', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     try {
@@ -157,7 +194,10 @@ describe('serve on a port that is taken', () => {
         env: cleanEnv({ GATEHOUSE_SECRET: SECRET }),
       });
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain(`gatehouse: unexpected error: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      expect(result.stderr).toBe(
+        `gatehouse: port ${port} on 127.0.0.1 is already in use (another Gatehouse, or another program): ` +
+          'pick another with --port N (or GATEHOUSE_PORT), and a --public-origin (GATEHOUSE_PUBLIC_ORIGIN) to match\n',
+      );
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
