@@ -3,6 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import { GatehouseError } from '../core/errors.js';
 import { configSchema, type ConfigInput } from './schema.js';
+import { resolveSignatures, type SignaturesConfig } from './signatures-config.js';
 
 /** Cookie settings after defaults and prefixes are worked out. */
 export interface CookieConfig {
@@ -81,6 +82,8 @@ export interface GatehouseConfig {
   readonly bodyLimitBytes: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly staticDir: string | undefined;
+  /** Keys and rules for signed requests (RFC 9421); see docs/machine-access.md. */
+  readonly signatures: SignaturesConfig;
 }
 
 /** Raised when configuration is invalid; `message` names every bad field. */
@@ -231,6 +234,8 @@ export function resolveConfig(
     }
   }
 
+  const signatures = resolveSignatures(c.signatures, c.publicOrigin, cwd, problems, (field) => fromWhere(sources, field));
+
   if (problems.length > 0) throw configError(problems);
 
   const trustedOrigins = [...new Set([c.publicOrigin, ...c.trustedOrigins])];
@@ -273,6 +278,7 @@ export function resolveConfig(
     bodyLimitBytes: c.bodyLimitBytes,
     logLevel: c.logLevel,
     staticDir: c.staticDir === undefined ? undefined : resolvePath(cwd, c.staticDir),
+    signatures,
   });
 }
 

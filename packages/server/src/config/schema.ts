@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { signaturesSchema } from './signatures-schema.js';
 
 /**
  * The configuration schema. Everything has a secure default except `secret`,
@@ -194,6 +195,8 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Serve this folder's files (an SPA build) on every path outside /auth. */
     staticDir: z.string().min(1).optional(),
+    /** Clients that sign requests (RFC 9421) to APIs behind the signature guards. */
+    signatures: signaturesSchema,
   })
   .strict();
 
