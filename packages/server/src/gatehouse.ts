@@ -66,6 +66,8 @@ export interface Gatehouse {
   readonly store: Store;
   readonly auth: AuthService;
   readonly logger: Logger;
+  /** Where every expiry rule reads the time. */
+  readonly clock: Clock;
   readonly revocations: RevocationList;
   /** The asymmetric signing keys, or null with HS256. */
   readonly signingKeys: SigningKeySet | null;
@@ -202,6 +204,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     store,
     auth,
     logger,
+    clock,
     revocations,
     signingKeys,
     handle: (request, client) => (isJWKSURL(request.url) ? Promise.resolve(jwks(request)) : routes(request, client)),

@@ -5,7 +5,7 @@
  */
 export { createGatehouse, type CreateGatehouseOptions, type Gatehouse, type Guard } from './gatehouse.js';
 export { loadConfig, ENVIRONMENT_VARIABLES, DEFAULT_CONFIG_FILE, type LoadConfigOptions } from './config/load.js';
-export { resolveConfig, type GatehouseConfig, type CookieConfig, type DatabaseConfig } from './config/resolve.js';
+export { resolveConfig, type GatehouseConfig, type CookieConfig, type DatabaseConfig, type GatewayConfig, type GatewayRoute } from './config/resolve.js';
 export type { ConfigInput } from './config/schema.js';
 export { GatehouseError, isGatehouseError, ERRORS, type ErrorCode } from './core/errors.js';
 export { systemClock, ManualClock, type Clock } from './core/clock.js';

@@ -7,6 +7,7 @@ import { noOperands } from './admin-support.js';
 import { CONFIG_OPTIONS, type Command } from './command.js';
 import { configFromFlags } from './config-from-flags.js';
 import { CLIFailure } from './io.js';
+import { openServedRoutes, type ServedRoutes } from './serve-gateway.js';
 
 /** What to do about a port or address that cannot be used, in the CLI's terms. */
 function listenAdvice(error: ListenError): string {
@@ -27,12 +28,21 @@ export const serve: Command = {
     // Listen for SIGINT/SIGTERM from here on, so a stop request during start-up shuts down cleanly instead of killing the process.
     const stopSignal = io.stopSignal;
     const gatehouse = await createGatehouse({ config });
-    const server = createNodeServer(gatehouse, config.staticDir === undefined ? {} : { fallback: createStaticHandler(config.staticDir) });
+    let routes: ServedRoutes;
+    try {
+      routes = await openServedRoutes(gatehouse, config.staticDir === undefined ? undefined : createStaticHandler(config.staticDir));
+    } catch (error) {
+      await gatehouse.close();
+      throw error;
+    }
+    const server = createNodeServer(gatehouse, routes.fallback === undefined ? {} : { fallback: routes.fallback });
+    routes.attach(server);
     let port: number;
     try {
       port = await listen(server, config.port, config.host);
     } catch (error) {
       // Close the store before reporting.
+      await routes.close();
       await gatehouse.close();
       throw error instanceof ListenError ? new CLIFailure(listenAdvice(error)) : error;
     }
@@ -48,6 +58,7 @@ export const serve: Command = {
     gatehouse.logger.info({ port, host: config.host, publicOrigin: config.publicOrigin, database: describeStore(config) }, 'gatehouse listening');
     const signal = await stopSignal;
     gatehouse.logger.info({ signal }, 'shutting down');
+    await routes.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

@@ -2,8 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import { GatehouseError } from '../core/errors.js';
+import { gatewayProblems, toGatewayConfig, type GatewayConfig } from './gateway.js';
 import { configSchema, type ConfigInput } from './schema.js';
 import { resolveSignatures, type SignaturesConfig } from './signatures-config.js';
+
+export type { GatewayConfig, GatewayRoute } from './gateway.js';
 
 /** Cookie settings after defaults and prefixes are worked out. */
 export interface CookieConfig {
@@ -84,6 +87,8 @@ export interface GatehouseConfig {
   readonly staticDir: string | undefined;
   /** Keys and rules for signed requests (RFC 9421); see docs/machine-access.md. */
   readonly signatures: SignaturesConfig;
+  /** Upstream routes and the decision endpoint; see docs/gateway.md. */
+  readonly gateway: GatewayConfig;
 }
 
 /** Raised when configuration is invalid; `message` names every bad field. */
@@ -235,6 +240,12 @@ export function resolveConfig(
   }
 
   const signatures = resolveSignatures(c.signatures, c.publicOrigin, cwd, problems, (field) => fromWhere(sources, field));
+  const gateway = toGatewayConfig(c.gateway);
+  const accessTokenAudience = c.accessToken.audience ?? c.publicOrigin;
+  for (const problem of gatewayProblems(gateway, { signingAlgorithm: c.signing.algorithm, accessTokenAudience, cookieNames: names })) {
+    const field = problem.slice(0, problem.indexOf(':'));
+    problems.push(`${problem}${fromWhere(sources, field, 'gateway')}`);
+  }
 
   if (problems.length > 0) throw configError(problems);
 
@@ -261,7 +272,7 @@ export function resolveConfig(
       ttlSeconds: c.accessToken.ttlSeconds,
       clockToleranceSeconds: c.accessToken.clockToleranceSeconds,
       issuer: c.accessToken.issuer ?? c.publicOrigin,
-      audience: c.accessToken.audience ?? c.publicOrigin,
+      audience: accessTokenAudience,
     },
     signing: {
       algorithm: c.signing.algorithm,
@@ -279,6 +290,7 @@ export function resolveConfig(
     logLevel: c.logLevel,
     staticDir: c.staticDir === undefined ? undefined : resolvePath(cwd, c.staticDir),
     signatures,
+    gateway,
   });
 }
 

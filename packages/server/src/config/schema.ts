@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { signaturesSchema } from './signatures-schema.js';
+import { gatewaySchema } from './gateway.js';
 
 /**
  * The configuration schema. Everything has a secure default except `secret`,
@@ -197,6 +198,8 @@ export const configSchema = z
     staticDir: z.string().min(1).optional(),
     /** Clients that sign requests (RFC 9421) to APIs behind the signature guards. */
     signatures: signaturesSchema,
+    /** Routes to upstream services and the decision endpoint; see docs/gateway.md. */
+    gateway: gatewaySchema,
   })
   .strict();
 

@@ -10,6 +10,8 @@ export const ERRORS = {
   VALIDATION_FAILED: { status: 400, message: 'The request body does not match the expected shape.' },
   PASSWORD_POLICY: { status: 400, message: 'The password does not meet the password policy.' },
   USERNAME_INVALID: { status: 400, message: 'The username is not acceptable.' },
+  /** A proxied path with a trick in it (dot segments, encoded slashes or dots, `\`, `//`): refused, never normalised. */
+  PATH_REJECTED: { status: 400, message: 'The request path is not acceptable.' },
   // 401
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
@@ -34,6 +36,8 @@ export const ERRORS = {
   CSRF_REJECTED: { status: 403, message: 'The request failed the CSRF check.' },
   ORIGIN_REJECTED: { status: 403, message: 'The request did not come from a trusted origin.' },
   FORBIDDEN: { status: 403, message: 'You do not have permission to do this.' },
+  /** The gateway's decision endpoint answers only the proxies listed in `trustProxy`. */
+  PROXY_UNTRUSTED: { status: 403, message: 'This endpoint answers trusted proxies only.' },
   // 404, 405, 409, 413, 415, 429, 431
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
@@ -45,6 +49,10 @@ export const ERRORS = {
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   // 5xx: never expose details
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong.' },
+  /** The gateway could not reach the upstream, or it answered with something that is not HTTP. */
+  UPSTREAM_UNAVAILABLE: { status: 502, message: 'The upstream service is unavailable.' },
+  /** The upstream did not connect, answer or send body data within the route's timeouts. */
+  UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream service did not answer in time.' },
   STORE_UNAVAILABLE: { status: 503, message: 'The session store is unavailable.' },
   /** The guard cannot confirm that its revocation list is current (store and Redis feed both failing). */
   REVOCATION_UNAVAILABLE: { status: 503, message: 'Sessions cannot be verified right now. Try again shortly.' },

@@ -1,0 +1,46 @@
+import type { GatewayRoute } from '../config/resolve.js';
+import type { Guard } from '../gatehouse.js';
+import { pathUnderPrefix, type CheckedTarget } from './request-path.js';
+import type { CredentialResolver } from './upstream-credentials.js';
+
+/** A route ready to serve: its config, its guard and how it gets upstream credentials. */
+export interface ActiveRoute {
+  readonly config: GatewayRoute;
+  readonly guard: Guard;
+  readonly credentials: CredentialResolver;
+}
+
+/**
+ * The allowlist: routes by prefix, the longest first, so `/api/admin` wins
+ * over `/api` for `/api/admin/users`. A path that matches none gets undefined.
+ */
+export class RouteTable {
+  readonly #routes: readonly ActiveRoute[];
+
+  constructor(routes: readonly ActiveRoute[]) {
+    this.#routes = [...routes].sort((a, b) => b.config.prefix.length - a.config.prefix.length);
+  }
+
+  get routes(): readonly ActiveRoute[] {
+    return this.#routes;
+  }
+
+  match(path: string): ActiveRoute | undefined {
+    for (const route of this.#routes) if (pathUnderPrefix(path, route.config.prefix)) return route;
+    return undefined;
+  }
+}
+
+/**
+ * The path and query the upstream is asked for: the upstream URL's own path,
+ * then the request path (without the route prefix when the route strips it).
+ * Built by concatenation, never by URL resolution, so nothing in the request
+ * can change the upstream's origin or climb above its path.
+ */
+export function upstreamTarget(route: GatewayRoute, target: CheckedTarget): string {
+  const base = route.upstream?.basePath ?? '';
+  let rest = target.path;
+  if (route.stripPrefix && route.prefix !== '/') rest = rest.slice(route.prefix.length);
+  const path = base + rest;
+  return (path === '' ? '/' : path) + target.query;
+}
