@@ -16,6 +16,12 @@ export const OPTIONS = {
   alg: { type: 'string' },
   now: { type: 'boolean' },
   json: { type: 'boolean' },
+  'key-id': { type: 'string' },
+  'key-file': { type: 'string' },
+  header: { type: 'string', multiple: true },
+  data: { type: 'string' },
+  'data-file': { type: 'string' },
+  'expires-in': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];

@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { keysDelete, keysGenerate, keysList, keysRotate } from './key-commands.js';
 import { serve } from './serve.js';
 import { sessionList, sessionRevoke } from './session-commands.js';
+import { sign } from './sign-command.js';
 import { migrate, secretGenerate } from './setup-commands.js';
 import { userAdd, userDisable, userSetPassword } from './user-commands.js';
 
@@ -19,4 +20,5 @@ export const COMMANDS: readonly Command[] = [
   keysRotate,
   keysGenerate,
   keysDelete,
+  sign,
 ];

@@ -17,6 +17,12 @@ const OPTION_HELP: Readonly<Record<OptionName, { readonly value?: string; readon
   alg: { value: 'ALG', text: 'EdDSA, ES256 or RS256' },
   now: { text: 'The new key signs at once, not after signing.publishAheadSeconds' },
   json: { text: 'Print the result as one line of JSON' },
+  'key-id': { value: 'ID', text: 'The keyid the server knows the signing key by' },
+  'key-file': { value: 'FILE', text: 'The shared secret (base64) or Ed25519 private key (PEM); default: the secret in signatures.keys' },
+  header: { value: '"NAME: VALUE"', text: 'A header to send and sign; repeatable' },
+  data: { value: 'TEXT', text: 'The body, as given' },
+  'data-file': { value: 'FILE', text: 'The body, read from FILE (- for standard input)' },
+  'expires-in': { value: 'SECONDS', text: 'How long the signature is valid (default 60)' },
   help: { text: 'Show this help' },
   version: { text: 'Print the version' },
 };
