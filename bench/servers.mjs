@@ -3,7 +3,8 @@
 // Prints one JSON line on stdout: {"port":N,"routes":{name:{path,headers}}} or {"unavailable":"why"}.
 // Every app answers GET routes with {"user":{...}} JSON; guarded routes answer 401 without credentials.
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,6 +12,8 @@ const app = process.argv[2];
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const PASSWORD = 'a long benchmark passphrase';
 const USER = { id: 'u1', username: 'bench', roles: ['user'] };
+// More than twice the verified-token cache (10,000 entries): cycling through them in order, each comes back after it was evicted.
+const MISS_TOKENS = 25_000;
 const dataDir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${app}-`));
 const cleanups = [() => rmSync(dataDir, { recursive: true, force: true })];
 for (const signal of ['SIGTERM', 'SIGINT']) {
@@ -32,10 +35,13 @@ function unavailable(why) {
   process.stdout.write(`${JSON.stringify({ unavailable: why })}\n`);
 }
 
-/** Gatehouse with one signed-in user; `algorithm` other than HS256 needs the `signing` config (issue 4). */
-async function gatehouseWith(algorithm) {
+/**
+ * Gatehouse with one signed-in user. With `mint`, also that many more access tokens for the
+ * same session, each different (own jti), written one per line to a file for wrk: a cycle
+ * longer than the verified-token cache makes every request a miss.
+ */
+async function gatehouseWith(algorithm, { mint = 0 } = {}) {
   const { createGatehouse, resolveConfig } = await import('@gatehouse/server');
-  const { pino } = await import('pino');
   const input = { secret: SECRET, dataDir, accessToken: { ttlSeconds: 3600 }, logLevel: 'silent' };
   if (algorithm !== 'HS256') input.signing = { algorithm };
   let config;
@@ -44,13 +50,65 @@ async function gatehouseWith(algorithm) {
   } catch (error) {
     return { unavailable: `this build of Gatehouse does not accept signing.algorithm "${algorithm}" (${error.code ?? error.message})` };
   }
-  const gatehouse = await createGatehouse({ config, logger: pino({ level: 'silent' }) });
+  const gatehouse = await createGatehouse({ config });
   cleanups.push(() => void gatehouse.close());
   await gatehouse.auth.createUser({ username: USER.username, password: PASSWORD, roles: USER.roles });
   const issued = await gatehouse.auth.login({ username: USER.username, password: PASSWORD }, { ip: '127.0.0.1', userAgent: 'bench' });
   const alg = JSON.parse(Buffer.from(issued.accessToken.split('.')[0], 'base64url').toString()).alg;
   if (alg !== algorithm) return { unavailable: `signing.algorithm "${algorithm}" was accepted but tokens are signed with ${alg}` };
-  return { gatehouse, cookie: `${config.cookies.accessName}=${issued.accessToken}` };
+  const tokensFile = mint > 0 ? await mintTokens(gatehouse, config, issued, mint) : undefined;
+  return { gatehouse, cookieName: config.cookies.accessName, cookie: `${config.cookies.accessName}=${issued.accessToken}`, tokensFile };
+}
+
+/** Signs `count` tokens the server accepts (same keys, same session) with Gatehouse's own token service. */
+async function mintTokens(gatehouse, config, issued, count) {
+  // Internal modules, by path: the bench needs the token service, which the package does not export.
+  const { AccessTokenService } = await import('../packages/server/dist/core/access-token.js');
+  const { deriveKeyRing } = await import('../packages/server/dist/core/keys.js');
+  const { systemClock } = await import('@gatehouse/server');
+  const service = new AccessTokenService(gatehouse.signingKeys ?? deriveKeyRing(SECRET).accessToken, config.accessToken, systemClock, { maxEntries: 0 });
+  const subject = { userId: issued.user.id, username: issued.user.username, roles: issued.user.roles, sessionId: issued.session.id };
+  const tokens = [];
+  while (tokens.length < count) {
+    const batch = await Promise.all(Array.from({ length: Math.min(200, count - tokens.length) }, () => service.issue(subject)));
+    for (const { token } of batch) tokens.push(token);
+  }
+  const file = join(dataDir, 'tokens.txt');
+  writeFileSync(file, `${tokens.join('\n')}\n`);
+  return file;
+}
+
+/**
+ * The floor: what a guard that does nothing but find the cookie's token in a Map and check its
+ * expiry costs, answered synchronously. `after` is what the process loads first: nothing,
+ * Gatehouse's modules, or a running Gatehouse it never asks (to see what merely loading costs).
+ */
+async function floor(after) {
+  let cookieName = '__Host-gh_access';
+  let token = `eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.${randomBytes(250).toString('base64url')}.${randomBytes(32).toString('base64url')}`;
+  if (after === 'imported') {
+    await import('@gatehouse/server');
+    await import('@gatehouse/server/node');
+  } else if (after === 'running') {
+    const g = await gatehouseWith('HS256');
+    await import('@gatehouse/server/node');
+    cookieName = g.cookieName;
+    token = g.cookie.slice(cookieName.length + 1);
+  }
+  const verified = new Map([[token, { exp: Math.floor(Date.now() / 1000) + 3600, user: USER }]]);
+  const prefix = `${cookieName}=`;
+  const server = createServer((req, res) => {
+    const cookie = req.headers.cookie;
+    const at = cookie === undefined ? -1 : cookie.indexOf(prefix);
+    const end = at === -1 ? -1 : cookie.indexOf(';', at);
+    const hit = at === -1 ? undefined : verified.get(cookie.slice(at + prefix.length, end === -1 ? undefined : end));
+    if (hit === undefined || hit.exp <= Date.now() / 1000) {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      return res.end('{"error":"unauthenticated"}');
+    }
+    sendUser(res, hit.user);
+  });
+  announce(server, { guarded: { path: '/me', headers: { cookie: `${prefix}${token}` } } });
 }
 
 /** Every node:http app answers through this, so the baseline and the guarded routes do the same work after the guard. */
@@ -67,8 +125,11 @@ const APPS = {
     announce(server, { open: { path: '/me', headers: {} } });
   },
 
-  async 'gatehouse-node'(algorithm) {
-    const g = await gatehouseWith(algorithm);
+  floor,
+
+  // `variant` "miss": every request carries a token the server has not seen (or has forgotten).
+  async 'gatehouse-node'(algorithm, variant) {
+    const g = await gatehouseWith(algorithm, { mint: variant === 'miss' ? MISS_TOKENS : 0 });
     if (g.unavailable) return unavailable(g.unavailable);
     const { nodeGuard } = await import('@gatehouse/server/node');
     const guard = nodeGuard(g.gatehouse);
@@ -77,7 +138,7 @@ const APPS = {
       if (auth === undefined) return;
       sendUser(res, auth.user);
     });
-    announce(server, { guarded: { path: '/me', headers: { cookie: g.cookie } } });
+    announce(server, { guarded: { path: '/me', headers: { cookie: g.cookie }, ...(g.tokensFile ? { tokensFile: g.tokensFile, cookieName: g.cookieName } : {}) } });
   },
 
   async 'gatehouse-express'(algorithm) {
@@ -193,9 +254,11 @@ const APPS = {
   },
 };
 
-const [name, variant] = app.split(':');
+const [name, variant, extra] = app.split(':');
 if (!(name in APPS)) {
   process.stderr.write(`unknown app ${app}\n`);
   process.exit(2);
 }
-await APPS[name](name === 'better-auth' ? variant === 'cookie-cache' : variant ?? 'HS256');
+if (name === 'better-auth') await APPS[name](variant === 'cookie-cache');
+else if (name === 'floor') await APPS[name](variant ?? 'bare');
+else await APPS[name](variant ?? 'HS256', extra);

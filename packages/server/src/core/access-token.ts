@@ -226,10 +226,15 @@ export class AccessTokenService {
     // spelling per signature: base64url leaves the low bits of the last character
     // unused, and a decoder ignores them, so each signature has 4 (HS256) or 16
     // (EdDSA) spellings; only the canonical one, with those bits zero, is ours.
-    if (!SHAPE.test(token) || Buffer.from(signature, 'base64url').toString('base64url') !== signature) return INVALID;
+    if (!SHAPE.test(token) || !isCanonicalBase64url(signature)) return INVALID;
     const signatureCheck = this.#signatureChecks.get(verifier);
     if (signatureCheck === undefined) return this.#prepare(verifier).then(() => this.check(token));
     return this.#verify(token, signature, verifier, signatureCheck);
+  }
+
+  /** How many verified tokens are remembered now: never more than the cache's `maxEntries`. */
+  get cachedTokens(): number {
+    return this.#verified.size;
   }
 
   /** {@link check}, always as a Promise. */
@@ -306,6 +311,19 @@ function isKeySource(keys: KeyObject | AccessTokenKeys): keys is AccessTokenKeys
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value !== '';
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Whether `text` (base64url characters only, as SHAPE checked) is the one
+ * spelling of its bytes that an encoder produces: no impossible length, and
+ * the bits of the last character that carry no data (2 or 4 of them) zero.
+ */
+function isCanonicalBase64url(text: string): boolean {
+  const unusedBits = (text.length * 6) % 8;
+  if (unusedBits === 6) return false; // one character past a whole group encodes no byte
+  return (BASE64URL.indexOf(text.charAt(text.length - 1)) & ((1 << unusedBits) - 1)) === 0;
 }
 
 /** A NumericDate as this service issues them: whole seconds, not before 1970, not past 2^53. */

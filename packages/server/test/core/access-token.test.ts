@@ -401,6 +401,13 @@ describe('AccessTokenService: verified-token cache', () => {
     await expect(service.verify(flipped)).resolves.toStrictEqual(INVALID);
   });
 
+  it('remembers at most maxEntries tokens, forgetting the oldest first', async () => {
+    const small = new AccessTokenService(keys.accessToken, OPTIONS, clock, { maxEntries: 3 });
+    const tokens = await Promise.all([1, 2, 3, 4, 5].map((n) => small.issue({ ...SUBJECT, sessionId: `sess-${n}` })));
+    for (const { token } of tokens) expect((await small.verify(token)).ok).toBe(true);
+    expect(small.cachedTokens).toBe(3);
+  });
+
   it('keeps working past its bound, re-verifying what it evicted', async () => {
     const small = new AccessTokenService(keys.accessToken, OPTIONS, clock, { maxEntries: 2 });
     const tokens = await Promise.all([1, 2, 3].map((n) => small.issue({ ...SUBJECT, sessionId: `sess-${n}` })));
