@@ -13,7 +13,9 @@ export type AuditEventType =
   | 'password_changed'
   | 'user_disabled'
   | 'user_enabled'
-  | 'roles_changed';
+  | 'roles_changed'
+  | 'identity_linked'
+  | 'provider_logout';
 
 /** Small, non-secret facts (a username attempted, a reason). Never tokens or passwords. */
 export type AuditDetail = Readonly<Record<string, string | number | boolean | null>>;

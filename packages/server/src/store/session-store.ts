@@ -15,7 +15,9 @@ export type RevokeReason =
   | 'refresh_token_reused'
   | 'password_changed'
   | 'user_disabled'
-  | 'admin';
+  | 'admin'
+  /** The OpenID provider's session ended (back-channel logout). */
+  | 'provider_logout';
 
 export interface SessionRecord {
   readonly id: string;

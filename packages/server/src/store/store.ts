@@ -8,12 +8,18 @@
  * refresh tokens arrive as hashes, passwords as Argon2id hashes.
  */
 import type { AuditStore } from './audit-store.js';
+import type { ConsumeOnceStore } from './consume-once-store.js';
+import type { IdentityStore } from './identity-store.js';
+import type { ProviderSessionStore } from './provider-session-store.js';
 import type { RevocationStore } from './revocation-store.js';
 import type { SessionStore } from './session-store.js';
 import type { SigningKeyStore } from './signing-key-store.js';
 import type { UserStore } from './user-store.js';
 
 export type * from './audit-store.js';
+export type * from './consume-once-store.js';
+export type * from './identity-store.js';
+export type * from './provider-session-store.js';
 export type * from './revocation-store.js';
 export type * from './session-store.js';
 export type * from './signing-key-store.js';
@@ -21,7 +27,11 @@ export type * from './user-store.js';
 
 /** Housekeeping: what ended long enough ago goes. */
 export interface HousekeepingStore {
-  /** Deletes sessions and refresh tokens that ended before `before`, and older revocation events. Returns how many sessions went. */
+  /**
+   * Deletes sessions and refresh tokens that ended before `before` (their
+   * provider sessions with them), older revocation events, and single-use
+   * records that expired before it. Returns how many sessions went.
+   */
   purgeExpired(before: number): Promise<number>;
 }
 
@@ -31,7 +41,16 @@ export interface HousekeepingStore {
  * against each. Methods reject with `GatehouseError('STORE_UNAVAILABLE')`
  * when the backing database cannot be reached.
  */
-export interface Store extends UserStore, SessionStore, RevocationStore, AuditStore, SigningKeyStore, HousekeepingStore {
+export interface Store
+  extends UserStore,
+    SessionStore,
+    RevocationStore,
+    AuditStore,
+    SigningKeyStore,
+    IdentityStore,
+    ProviderSessionStore,
+    ConsumeOnceStore,
+    HousekeepingStore {
   /** Creates or upgrades the schema. Safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;

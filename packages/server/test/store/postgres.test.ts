@@ -18,12 +18,13 @@ import type { Run } from '../../src/store/postgres/rows.js';
 import type { RotationOutcome, Store } from '../../src/store/store.js';
 import { describeAuditContract } from './audit-contract.js';
 import { describeStoreContract } from './contract.js';
+import { describeExternalIdentityContract } from './contract-external.js';
 import { adminClient, backendPid, freshSchema, requirePostgres, waitUntilBlockedBy, waitUntilGone, type TestSchema } from '../support/postgres.js';
 import { startTCPProxy, type TCPProxy } from '../support/tcp-proxy.js';
 
 beforeAll(requirePostgres);
 
-describeStoreContract('PostgreSQL', async () => {
+const openSchemaStore = async () => {
   const schema = freshSchema();
   const store = await openPostgresStore({ url: schema.url, schema: schema.schema, poolSize: 4 });
   return {
@@ -33,7 +34,9 @@ describeStoreContract('PostgreSQL', async () => {
       await schema.drop();
     },
   };
-});
+};
+describeStoreContract('PostgreSQL', openSchemaStore);
+describeExternalIdentityContract('PostgreSQL', openSchemaStore);
 
 describeAuditContract('PostgreSQL', async () => {
   const schema = freshSchema();
@@ -160,7 +163,9 @@ describe('PostgresStore specifics', () => {
         MIGRATIONS.map(({ version, name }) => ({ version, name })),
       );
       const tables = await rows<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema.schema]);
-      expect(tables.map((t) => t.table_name)).toEqual(['audit_events', 'refresh_tokens', 'revocation_events', 'schema_migrations', 'sessions', 'signing_keys', 'users']);
+      expect(tables.map((t) => t.table_name)).toEqual([
+        'audit_events', 'consumed_values', 'identity_links', 'provider_sessions', 'refresh_tokens', 'revocation_events', 'schema_migrations', 'sessions', 'signing_keys', 'users',
+      ]);
       await stores[0]?.migrate();
       expect(await rows('SELECT 1 FROM $schema.schema_migrations')).toHaveLength(MIGRATIONS.length);
     });

@@ -1,15 +1,18 @@
 /** Purging what ended long ago from PostgreSQL, in short batches. */
 import type { HousekeepingStore } from '../store.js';
 import type { PostgresConnection } from './connection.js';
+import type { PostgresConsumedValues } from './consumed-values.js';
 
 export class PostgresHousekeeping implements HousekeepingStore {
   readonly #db: PostgresConnection;
   readonly #batchSize: number;
+  readonly #consumed: PostgresConsumedValues;
 
   /** `batchSize`: sessions or revocation events one statement deletes; ten times as many refresh tokens. */
-  constructor(db: PostgresConnection, batchSize: number) {
+  constructor(db: PostgresConnection, batchSize: number, consumed: PostgresConsumedValues) {
     this.#db = db;
     this.#batchSize = batchSize;
+    this.#consumed = consumed;
   }
 
   /**
@@ -43,6 +46,7 @@ export class PostgresHousekeeping implements HousekeepingStore {
       this.#batchSize,
     );
     await batches('DELETE FROM revocation_events WHERE seq IN (SELECT seq FROM revocation_events WHERE at < $1 LIMIT $2)', this.#batchSize);
+    await this.#consumed.purgeConsumed(before);
     return sessions;
   }
 }

@@ -100,6 +100,43 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'external-identities',
+    // Identity links (issuer, subject) -> user; provider sessions (sid, sealed tokens) per Gatehouse session;
+    // single-use values. The provider's tokens arrive sealed; the store never sees them in the clear.
+    sql: `
+      CREATE TABLE identity_links (
+        issuer      TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        user_id     TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        provider_id TEXT NOT NULL,
+        created_at  BIGINT NOT NULL,
+        PRIMARY KEY (issuer, subject)
+      );
+      CREATE INDEX identity_links_by_user ON identity_links (user_id);
+
+      CREATE TABLE provider_sessions (
+        session_id    TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+        provider_id   TEXT NOT NULL,
+        issuer        TEXT NOT NULL,
+        subject       TEXT NOT NULL,
+        sid           TEXT,
+        sealed_tokens TEXT NOT NULL,
+        token_version INTEGER NOT NULL DEFAULT 0,
+        updated_at    BIGINT NOT NULL
+      );
+      -- Back-channel logout finds the sessions of a provider session (sid) or of a provider user (sub) in one look-up.
+      CREATE INDEX provider_sessions_by_sid ON provider_sessions (issuer, sid);
+      CREATE INDEX provider_sessions_by_subject ON provider_sessions (issuer, subject);
+
+      CREATE TABLE consumed_values (
+        key        TEXT PRIMARY KEY,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX consumed_values_by_expiry ON consumed_values (expires_at);
+    `,
+  },
 ];
 
 /**

@@ -6,6 +6,8 @@
  * domain lives in its own module; this class only puts them together.
  */
 import type { AuditEvent, AuditFilter, AuditNote, StoredAuditEvent } from '../audit-store.js';
+import type { IdentityLink } from '../identity-store.js';
+import type { NewProviderSession, ProviderSessionMatch, ProviderSessionRecord } from '../provider-session-store.js';
 import type { RevocationEvent } from '../revocation-store.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
 import type { NewSigningKey, SigningKeyRecord } from '../signing-key-store.js';
@@ -13,7 +15,10 @@ import type { Store } from '../store.js';
 import type { NewUser, UserRecord } from '../user-store.js';
 import { PostgresAudit } from './audit.js';
 import { PostgresConnection } from './connection.js';
+import { PostgresConsumedValues } from './consumed-values.js';
 import { PostgresHousekeeping } from './housekeeping.js';
+import { PostgresIdentities } from './identities.js';
+import { PostgresProviderSessions } from './provider-sessions.js';
 import { PostgresRevocations } from './revocations.js';
 import { PostgresSessions } from './sessions.js';
 import { PostgresSigningKeys } from './signing-keys.js';
@@ -58,6 +63,9 @@ export class PostgresStore implements Store {
   readonly #audit: PostgresAudit;
   readonly #keys: PostgresSigningKeys;
   readonly #housekeeping: PostgresHousekeeping;
+  readonly #identities: PostgresIdentities;
+  readonly #providerSessions: PostgresProviderSessions;
+  readonly #consumed: PostgresConsumedValues;
 
   constructor(options: PostgresStoreOptions) {
     this.#db = new PostgresConnection(options);
@@ -66,7 +74,11 @@ export class PostgresStore implements Store {
     this.#revocations = new PostgresRevocations(this.#db);
     this.#audit = new PostgresAudit(this.#db);
     this.#keys = new PostgresSigningKeys(this.#db);
-    this.#housekeeping = new PostgresHousekeeping(this.#db, Math.max(1, Math.trunc(options.purgeBatchSize ?? 500)));
+    const batchSize = Math.max(1, Math.trunc(options.purgeBatchSize ?? 500));
+    this.#identities = new PostgresIdentities(this.#db);
+    this.#providerSessions = new PostgresProviderSessions(this.#db);
+    this.#consumed = new PostgresConsumedValues(this.#db, batchSize);
+    this.#housekeeping = new PostgresHousekeeping(this.#db, batchSize, this.#consumed);
   }
 
   /** Creates or upgrades the schema, waiting for another instance that is migrating. */
@@ -97,6 +109,19 @@ export class PostgresStore implements Store {
   listAudit(filter?: AuditFilter): Promise<StoredAuditEvent[]> { return this.#audit.listAudit(filter); }
 
   purgeExpired(before: number): Promise<number> { return this.#housekeeping.purgeExpired(before); }
+
+  findIdentity(issuer: string, subject: string): Promise<IdentityLink | null> { return this.#identities.findIdentity(issuer, subject); }
+  linkIdentity(link: IdentityLink, audit?: AuditNote): Promise<IdentityLink> { return this.#identities.linkIdentity(link, audit); }
+  createUserWithIdentity(user: NewUser, link: Omit<IdentityLink, 'userId' | 'createdAt'>): Promise<UserRecord> { return this.#identities.createUserWithIdentity(user, link); }
+  listIdentities(userId: string): Promise<IdentityLink[]> { return this.#identities.listIdentities(userId); }
+
+  saveProviderSession(record: NewProviderSession): Promise<void> { return this.#providerSessions.saveProviderSession(record); }
+  findProviderSession(sessionId: string): Promise<ProviderSessionRecord | null> { return this.#providerSessions.findProviderSession(sessionId); }
+  replaceProviderTokens(sessionId: string, expectedVersion: number, sealedTokens: string, at: number): Promise<boolean> { return this.#providerSessions.replaceProviderTokens(sessionId, expectedVersion, sealedTokens, at); }
+  revokeProviderSessions(match: ProviderSessionMatch, reason: RevokeReason, at: number, audit?: AuditNote): Promise<string[]> { return this.#providerSessions.revokeProviderSessions(match, reason, at, audit); }
+
+  consumeOnce(key: string, expiresAt: number, now: number): Promise<boolean> { return this.#consumed.consumeOnce(key, expiresAt, now); }
+  purgeConsumed(before: number): Promise<number> { return this.#consumed.purgeConsumed(before); }
 
   insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> { return this.#keys.insertSigningKey(key); }
   listSigningKeys(): Promise<SigningKeyRecord[]> { return this.#keys.listSigningKeys(); }

@@ -1,5 +1,6 @@
 /** Purging what ended long ago from SQLite, in short batches. */
 import type { HousekeepingStore } from '../store.js';
+import type { SQLiteConsumedValues } from './consumed-values.js';
 import type { SQLiteDatabase } from './database.js';
 
 /** Sessions or revocation events one purge step deletes; ten times as many refresh tokens. */
@@ -7,10 +8,12 @@ const PURGE_BATCH = 200;
 
 export class SQLiteHousekeeping implements HousekeepingStore {
   readonly #db: SQLiteDatabase;
+  readonly #consumed: SQLiteConsumedValues;
   readonly #q;
 
-  constructor(db: SQLiteDatabase) {
+  constructor(db: SQLiteDatabase, consumed: SQLiteConsumedValues) {
     this.#db = db;
+    this.#consumed = consumed;
     // The last parameter of each is the batch size.
     this.#q = {
       tokens: db.prepare<[number, number, number, number]>(
@@ -50,6 +53,7 @@ export class SQLiteHousekeeping implements HousekeepingStore {
     await batches((size) => q.tokens.run(before, before, before, size).changes, PURGE_BATCH * 10);
     const sessions = await batches((size) => q.sessions.run(before, before, before, size).changes, PURGE_BATCH);
     await batches((size) => q.revocations.run(before, size).changes, PURGE_BATCH);
+    await this.#consumed.purgeConsumed(before);
     return sessions;
   }
 }

@@ -8,15 +8,20 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { GatehouseError } from '../../core/errors.js';
 import type { AuditEvent, AuditFilter, AuditNote, StoredAuditEvent } from '../audit-store.js';
+import type { IdentityLink } from '../identity-store.js';
+import type { NewProviderSession, ProviderSessionMatch, ProviderSessionRecord } from '../provider-session-store.js';
 import type { RevocationEvent } from '../revocation-store.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
 import type { NewSigningKey, SigningKeyRecord } from '../signing-key-store.js';
 import type { Store } from '../store.js';
 import type { NewUser, UserRecord } from '../user-store.js';
 import { SQLiteAudit } from './audit.js';
+import { SQLiteConsumedValues } from './consumed-values.js';
 import { SQLiteDatabase } from './database.js';
 import { SQLiteHousekeeping } from './housekeeping.js';
+import { SQLiteIdentities } from './identities.js';
 import { applyMigrations } from './migrations.js';
+import { SQLiteProviderSessions } from './provider-sessions.js';
 import { SQLiteRevocations } from './revocations.js';
 import { toStoreError } from './rows.js';
 import { SQLiteSessions } from './sessions.js';
@@ -44,6 +49,9 @@ export class SQLiteStore implements Store {
   readonly #audit: SQLiteAudit;
   readonly #keys: SQLiteSigningKeys;
   readonly #housekeeping: SQLiteHousekeeping;
+  readonly #identities: SQLiteIdentities;
+  readonly #providerSessions: SQLiteProviderSessions;
+  readonly #consumed: SQLiteConsumedValues;
 
   constructor(db: Database.Database, options: { readonly busyTimeoutMs?: number } = {}) {
     // busy_timeout first, so that switching to WAL waits for other processes too.
@@ -62,7 +70,10 @@ export class SQLiteStore implements Store {
     this.#users = new SQLiteUsers(this.#db, this.#revocations, this.#audit);
     this.#sessions = new SQLiteSessions(this.#db, this.#revocations, this.#audit);
     this.#keys = new SQLiteSigningKeys(this.#db);
-    this.#housekeeping = new SQLiteHousekeeping(this.#db);
+    this.#identities = new SQLiteIdentities(this.#db, this.#audit);
+    this.#providerSessions = new SQLiteProviderSessions(this.#db, this.#revocations, this.#audit);
+    this.#consumed = new SQLiteConsumedValues(this.#db);
+    this.#housekeeping = new SQLiteHousekeeping(this.#db, this.#consumed);
   }
 
   async migrate(): Promise<void> { this.#db.run(() => applyMigrations(this.#db.raw)); }
@@ -90,6 +101,19 @@ export class SQLiteStore implements Store {
   listAudit(filter?: AuditFilter): Promise<StoredAuditEvent[]> { return this.#audit.listAudit(filter); }
 
   purgeExpired(before: number): Promise<number> { return this.#housekeeping.purgeExpired(before); }
+
+  findIdentity(issuer: string, subject: string): Promise<IdentityLink | null> { return this.#identities.findIdentity(issuer, subject); }
+  linkIdentity(link: IdentityLink, audit?: AuditNote): Promise<IdentityLink> { return this.#identities.linkIdentity(link, audit); }
+  createUserWithIdentity(user: NewUser, link: Omit<IdentityLink, 'userId' | 'createdAt'>): Promise<UserRecord> { return this.#identities.createUserWithIdentity(user, link); }
+  listIdentities(userId: string): Promise<IdentityLink[]> { return this.#identities.listIdentities(userId); }
+
+  saveProviderSession(record: NewProviderSession): Promise<void> { return this.#providerSessions.saveProviderSession(record); }
+  findProviderSession(sessionId: string): Promise<ProviderSessionRecord | null> { return this.#providerSessions.findProviderSession(sessionId); }
+  replaceProviderTokens(sessionId: string, expectedVersion: number, sealedTokens: string, at: number): Promise<boolean> { return this.#providerSessions.replaceProviderTokens(sessionId, expectedVersion, sealedTokens, at); }
+  revokeProviderSessions(match: ProviderSessionMatch, reason: RevokeReason, at: number, audit?: AuditNote): Promise<string[]> { return this.#providerSessions.revokeProviderSessions(match, reason, at, audit); }
+
+  consumeOnce(key: string, expiresAt: number, now: number): Promise<boolean> { return this.#consumed.consumeOnce(key, expiresAt, now); }
+  purgeConsumed(before: number): Promise<number> { return this.#consumed.purgeConsumed(before); }
 
   insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> { return this.#keys.insertSigningKey(key); }
   listSigningKeys(): Promise<SigningKeyRecord[]> { return this.#keys.listSigningKeys(); }
