@@ -3,6 +3,7 @@ import type { GatehouseConfig } from './config/resolve.js';
 import { configError } from './config/resolve.js';
 import { AccessTokenService } from './core/access-token.js';
 import { AuthService, type ClientContext } from './core/auth-service.js';
+import { StoreConsumeOnce, type ConsumeOnce } from './core/consume-once.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { deriveKeyRing, secretProblem } from './core/keys.js';
 import type { Logger } from './core/logger.js';
@@ -17,6 +18,8 @@ import { createGuard, type GuardAnswer, type GuardOptions, type GuardOutcome, ty
 import { createJWKSHandler, isJWKSURL } from './http/jwks-route.js';
 import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
+import { createOIDCRoutes } from './oidc/oidc-routes.js';
+import type { ProviderTokenSource } from './oidc/provider-tokens.js';
 import { openConfiguredStore } from './store/open-store.js';
 import type { AuditEvent, Store } from './store/store.js';
 
@@ -71,6 +74,18 @@ export interface Gatehouse {
   readonly revocations: RevocationList;
   /** The asymmetric signing keys, or null with HS256. */
   readonly signingKeys: SigningKeySet | null;
+  /**
+   * The one "consume once" primitive every instance shares (Redis `SET NX PX`
+   * when `redis.url` is set, else a unique row in the store): for values that
+   * may be used only once, such as token ids and nonces.
+   */
+  readonly consumeOnce: ConsumeOnce;
+  /**
+   * The OpenID provider's access token of a session opened through a
+   * provider (refreshed on the server; never sent to the browser). For
+   * gateway routes that forward the provider's token.
+   */
+  readonly providerTokens: ProviderTokenSource;
   /** Answers a request under `/auth/` or for `/.well-known/jwks.json`. Web-standard in and out; never throws. */
   handle(request: Request, client: ClientContext): Promise<Response>;
   /** Builds a guard for your own routes. */
@@ -168,7 +183,10 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   });
   const cookies = new SessionCookies(config.cookies);
   const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock };
-  const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard: promised(createGuard(guardDeps)) });
+  const guard = promised(createGuard(guardDeps));
+  const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard });
+  const consumeOnce: ConsumeOnce = shared?.consumeOnce ?? new StoreConsumeOnce(store, clock);
+  const oidc = await createOIDCRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, revocations, once: consumeOnce, hasher, audit, guard });
   const jwks = createJWKSHandler(signingKeys);
 
   const stopPolling = revocations.startPolling({ intervalMs: options.revocationSyncIntervalMs ?? 250, logger });
@@ -207,7 +225,13 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     clock,
     revocations,
     signingKeys,
-    handle: (request, client) => (isJWKSURL(request.url) ? Promise.resolve(jwks(request)) : routes(request, client)),
+    consumeOnce,
+    providerTokens: oidc.providerTokens,
+    handle: (request, client) => {
+      if (isJWKSURL(request.url)) return Promise.resolve(jwks(request));
+      // OpenID Connect and login apps: a module of their own (src/oidc), beside the /auth routes.
+      return oidc.owns(new URL(request.url).pathname) ? oidc.handle(request, client) : routes(request, client);
+    },
     guard: (guardOptions) => {
       const check = createGuard(guardDeps, guardOptions);
       return Object.assign(promised(check), { check });
@@ -230,20 +254,22 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
 }
 
 /**
- * Opens Redis and the login throttle and revocation feed built on it. The
+ * Opens Redis and the login throttle, revocation feed and consume-once built on it. The
  * modules (and ioredis) are loaded only for a configuration that names Redis.
  */
 async function connectRedis(url: string, config: GatehouseConfig, clock: Clock, logger: Logger) {
-  const [{ openRedis }, { RedisLoginThrottle }, { RedisRevocationFeed }] = await Promise.all([
+  const [{ openRedis }, { RedisLoginThrottle }, { RedisRevocationFeed }, { RedisConsumeOnce }] = await Promise.all([
     import('./redis/connection.js'),
     import('./redis/redis-login-throttle.js'),
     import('./redis/redis-revocation-feed.js'),
+    import('./redis/redis-consume-once.js'),
   ]);
   const redis = openRedis({ url, keyPrefix: config.redis.keyPrefix }, logger);
   return {
     redis,
     revocationFeed: new RedisRevocationFeed(redis, logger),
     loginThrottle: new RedisLoginThrottle(redis.commands, { ...config.login, keyPrefix: config.redis.keyPrefix, logger }, clock),
+    consumeOnce: new RedisConsumeOnce(redis.commands, { keyPrefix: config.redis.keyPrefix }, clock),
   };
 }
 

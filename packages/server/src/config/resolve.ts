@@ -3,6 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import { GatehouseError } from '../core/errors.js';
 import { gatewayProblems, toGatewayConfig, type GatewayConfig } from './gateway.js';
+import { resolveOIDC, type OIDCConfig } from './oidc-resolve.js';
 import { configSchema, type ConfigInput } from './schema.js';
 import { resolveSignatures, type SignaturesConfig } from './signatures-config.js';
 
@@ -89,6 +90,8 @@ export interface GatehouseConfig {
   readonly signatures: SignaturesConfig;
   /** Upstream routes and the decision endpoint; see docs/gateway.md. */
   readonly gateway: GatewayConfig;
+  /** OpenID Connect providers and trusted login apps (docs/oidc.md). */
+  readonly oidc: OIDCConfig;
 }
 
 /** Raised when configuration is invalid; `message` names every bad field. */
@@ -246,6 +249,11 @@ export function resolveConfig(
     const field = problem.slice(0, problem.indexOf(':'));
     problems.push(`${problem}${fromWhere(sources, field, 'gateway')}`);
   }
+  const oidc = resolveOIDC(
+    c.oidc,
+    { publicOrigin: c.publicOrigin, allowInsecureHttp: c.allowInsecureHttp, cwd, isLoopbackHost, fromWhere: (field) => fromWhere(sources, field) },
+    problems,
+  );
 
   if (problems.length > 0) throw configError(problems);
 
@@ -291,6 +299,7 @@ export function resolveConfig(
     staticDir: c.staticDir === undefined ? undefined : resolvePath(cwd, c.staticDir),
     signatures,
     gateway,
+    oidc,
   });
 }
 

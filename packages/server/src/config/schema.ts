@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { signaturesSchema } from './signatures-schema.js';
 import { gatewaySchema } from './gateway.js';
+import { oidcSchema } from './oidc-schema.js';
 
 /**
  * The configuration schema. Everything has a secure default except `secret`,
@@ -200,6 +201,8 @@ export const configSchema = z
     signatures: signaturesSchema,
     /** Routes to upstream services and the decision endpoint; see docs/gateway.md. */
     gateway: gatewaySchema,
+    /** OpenID Connect providers and trusted login apps; see docs/oidc.md. */
+    oidc: oidcSchema,
   })
   .strict();
 

@@ -121,22 +121,7 @@ export class AuthService {
   /** After a right password: the new session and its tokens, unless the password changed or the user was disabled meanwhile. */
   async #openSession(user: UserRecord, client: ClientContext, throttleKey: string): Promise<IssuedSession> {
     const { store, clock } = this.#d;
-    const now = clock.now();
-    const { session: sessionConfig } = this.#d.config;
-    const refreshToken = generateRefreshToken();
-    const session = await store.createSession(
-      {
-        // A fresh id on every login: a session id planted before sign-in is never promoted (fixation).
-        id: randomBytes(16).toString('base64url'),
-        userId: user.id,
-        createdAt: now,
-        idleExpiresAt: now + Math.min(sessionConfig.idleTimeoutSeconds, sessionConfig.absoluteTimeoutSeconds) * 1000,
-        absoluteExpiresAt: now + sessionConfig.absoluteTimeoutSeconds * 1000,
-        userAgent: client.userAgent === null ? null : client.userAgent.slice(0, MAX_USER_AGENT_LENGTH),
-        ip: client.ip,
-      },
-      hashRefreshToken(refreshToken),
-    );
+    const session = await this.#createSession(user.id, client);
     // A password change or disable that committed while the password was being
     // verified revoked every session but this one, which did not exist yet.
     // Re-read the user now that it does: anything committed later revokes it too.
@@ -148,7 +133,53 @@ export class AuthService {
       await this.#audit('login_failed', client, { userId: user.id, detail: { username: throttleKey } });
       throw new GatehouseError('INVALID_CREDENTIALS');
     }
-    return this.#issue(current, session, refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
+    return this.#issue(current, session.record, session.refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
+  }
+
+  /**
+   * Opens a session for a user whom someone else authenticated: an OpenID
+   * provider, or a trusted login app (see `src/oidc/`). The same session,
+   * cookies and rules as a password login; `FORBIDDEN` for a disabled user.
+   * `detail` (method, provider) goes into the audit record.
+   */
+  async loginExternal(userId: string, client: ClientContext, detail: Readonly<Record<string, string>>): Promise<IssuedSession> {
+    const { store, clock } = this.#d;
+    const user = await store.findUserById(userId);
+    if (user === null || user.disabled) {
+      await this.#audit('login_failed', client, { userId, detail });
+      throw new GatehouseError('FORBIDDEN', { message: 'This account cannot sign in.' });
+    }
+    const session = await this.#createSession(user.id, client);
+    // As in login: a disable that committed meanwhile did not see this session.
+    const current = await store.findUserById(user.id);
+    if (current === null || current.disabled) {
+      const at = clock.now();
+      await store.revokeSession(session.id, 'user_disabled', at);
+      this.#d.revocations.revokeSession(session.id, at);
+      throw new GatehouseError('FORBIDDEN', { message: 'This account cannot sign in.' });
+    }
+    await this.#audit('login_succeeded', client, { userId: user.id, sessionId: session.id, detail });
+    return this.#issue(current, session.record, session.refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
+  }
+
+  async #createSession(userId: string, client: ClientContext): Promise<{ id: string; record: SessionRecord; refreshToken: string }> {
+    const now = this.#d.clock.now();
+    const { session: sessionConfig } = this.#d.config;
+    const refreshToken = generateRefreshToken();
+    const record = await this.#d.store.createSession(
+      {
+        // A fresh id on every login: a session id planted before sign-in is never promoted (fixation).
+        id: randomBytes(16).toString('base64url'),
+        userId,
+        createdAt: now,
+        idleExpiresAt: now + Math.min(sessionConfig.idleTimeoutSeconds, sessionConfig.absoluteTimeoutSeconds) * 1000,
+        absoluteExpiresAt: now + sessionConfig.absoluteTimeoutSeconds * 1000,
+        userAgent: client.userAgent === null ? null : client.userAgent.slice(0, MAX_USER_AGENT_LENGTH),
+        ip: client.ip,
+      },
+      hashRefreshToken(refreshToken),
+    );
+    return { id: record.id, record, refreshToken };
   }
 
   async #issue(user: UserRecord, session: SessionRecord, refreshToken: string, csrfToken: string | undefined): Promise<IssuedSession> {
@@ -244,13 +275,16 @@ export class AuthService {
     if (ended !== null) this.#logRecorded(note, now, userId, sessionId);
   }
 
-  /** Signs the user out everywhere, this device included, after re-checking the password. */
-  async revokeAllSessions(userId: string, password: string, client: ClientContext): Promise<string[]> {
-    const { store, clock, hasher } = this.#d;
+  /**
+   * Re-authentication before a sensitive step (signing out everywhere,
+   * linking an external identity): checks the user's password, throttled and
+   * audited like a login, so a stolen session cannot guess freely.
+   */
+  async confirmPassword(userId: string, password: string, client: ClientContext, during: string): Promise<UserRecord> {
+    const { store, hasher } = this.#d;
     const user = await store.findUserById(userId);
     if (user === null || user.disabled) throw new GatehouseError('UNAUTHENTICATED');
-    // A password check like login's: throttled and audited the same way, so a stolen session cannot guess freely.
-    const detail = { username: user.username, during: 'revoke_all' };
+    const detail = { username: user.username, during };
     const decision = await this.#d.throttle.begin(user.username, client.ip);
     if (!decision.allowed) {
       await this.#auditRefusal('login_throttled', client, { userId, detail });
@@ -261,6 +295,13 @@ export class AuthService {
       throw new GatehouseError('INVALID_CREDENTIALS');
     }
     await decision.attempt.succeeded();
+    return user;
+  }
+
+  /** Signs the user out everywhere, this device included, after re-checking the password. */
+  async revokeAllSessions(userId: string, password: string, client: ClientContext): Promise<string[]> {
+    const { store, clock } = this.#d;
+    await this.confirmPassword(userId, password, client, 'revoke_all');
     const now = clock.now();
     const note = this.#note('sessions_revoked_all', client);
     const ids = await store.revokeUserSessions(userId, 'revoked_all', now, note);

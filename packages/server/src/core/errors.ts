@@ -12,6 +12,9 @@ export const ERRORS = {
   USERNAME_INVALID: { status: 400, message: 'The username is not acceptable.' },
   /** A proxied path with a trick in it (dot segments, encoded slashes or dots, `\`, `//`): refused, never normalised. */
   PATH_REJECTED: { status: 400, message: 'The request path is not acceptable.' },
+  OIDC_TRANSACTION_INVALID: { status: 400, message: 'The sign-in attempt is missing, expired, already used or for another provider. Start again.' },
+  LOGOUT_TOKEN_INVALID: { status: 400, message: 'The logout token is invalid.' },
+  LOGOUT_TOKEN_REPLAYED: { status: 400, message: 'The logout token was already used.' },
   // 401
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },
@@ -32,17 +35,23 @@ export const ERRORS = {
   SIGNATURE_ALGORITHM_MISMATCH: { status: 401, message: 'The signature\'s alg is not the algorithm of its key.' },
   SIGNATURE_COMPONENT_MISSING: { status: 401, message: 'The request signature does not cover every required component and parameter.' },
   SIGNATURE_DIGEST_MISMATCH: { status: 401, message: 'The request body does not match its Content-Digest.' },
+  OIDC_CALLBACK_REJECTED: { status: 401, message: 'The identity provider\'s answer failed verification.' },
+  OIDC_PROVIDER_DENIED: { status: 401, message: 'The identity provider did not sign you in.' },
+  LOGIN_APP_TOKEN_INVALID: { status: 401, message: 'The login token is invalid.' },
+  TOKEN_REPLAYED: { status: 401, message: 'The token was already used.' },
   // 403
   CSRF_REJECTED: { status: 403, message: 'The request failed the CSRF check.' },
   ORIGIN_REJECTED: { status: 403, message: 'The request did not come from a trusted origin.' },
   FORBIDDEN: { status: 403, message: 'You do not have permission to do this.' },
   /** The gateway's decision endpoint answers only the proxies listed in `trustProxy`. */
   PROXY_UNTRUSTED: { status: 403, message: 'This endpoint answers trusted proxies only.' },
+  OIDC_ACCOUNT_NOT_LINKED: { status: 403, message: 'This identity is not linked to an account. Sign in with your password and link it first.' },
   // 404, 405, 409, 413, 415, 429, 431
   NOT_FOUND: { status: 404, message: 'Not found.' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
   USERNAME_TAKEN: { status: 409, message: 'That username is already taken.' },
   KEY_ID_TAKEN: { status: 409, message: 'A signing key with that kid already exists.' },
+  IDENTITY_ALREADY_LINKED: { status: 409, message: 'This identity is already linked to an account.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
   LOGIN_THROTTLED: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },
@@ -58,6 +67,10 @@ export const ERRORS = {
   REVOCATION_UNAVAILABLE: { status: 503, message: 'Sessions cannot be verified right now. Try again shortly.' },
   /** Failed sign-in attempts cannot be counted (Redis unreachable), so no password is checked. */
   THROTTLE_UNAVAILABLE: { status: 503, message: 'Sign-in is temporarily unavailable. Try again shortly.' },
+  /** An OpenID provider (discovery, token endpoint, keys) cannot be reached or answered nonsense. */
+  OIDC_PROVIDER_UNAVAILABLE: { status: 503, message: 'The identity provider cannot be reached. Try again shortly.' },
+  /** Single-use values (token ids, nonces) cannot be recorded, so none is accepted. */
+  REPLAY_CHECK_UNAVAILABLE: { status: 503, message: 'This request cannot be checked for replay right now. Try again shortly.' },
   // not HTTP: raised at start-up or by the CLI
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
   USER_NOT_FOUND: { status: 404, message: 'No such user.' },

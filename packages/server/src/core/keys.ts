@@ -43,6 +43,10 @@ export interface KeyRing {
   readonly refreshDerivation: KeyObject;
   /** AES-256-GCM key that encrypts private signing keys kept in the store (see `encryptPrivateKey`). */
   readonly signingKeyEncryption: KeyObject;
+  /** AES-256-GCM key that encrypts an OpenID provider's tokens kept in the store (see `sealAtRest`). */
+  readonly providerTokenEncryption: KeyObject;
+  /** AES-256-GCM key of the OpenID Connect login-transaction cookie (a JWE of its own `typ`). */
+  readonly oidcTransaction: KeyObject;
 }
 
 /**
@@ -88,6 +92,8 @@ const INFO = {
   csrf: 'gatehouse/v1/csrf',
   refreshDerivation: 'gatehouse/v1/refresh-successor',
   signingKeyEncryption: 'gatehouse/v1/signing-key-encryption',
+  providerTokenEncryption: 'gatehouse/v1/provider-token-encryption',
+  oidcTransaction: 'gatehouse/v1/oidc-transaction',
 } as const;
 
 /**
@@ -122,5 +128,7 @@ export function deriveKeyRing(secret: string): KeyRing {
     csrf: derive(INFO.csrf),
     refreshDerivation: derive(INFO.refreshDerivation),
     signingKeyEncryption: derive(INFO.signingKeyEncryption),
+    providerTokenEncryption: derive(INFO.providerTokenEncryption),
+    oidcTransaction: derive(INFO.oidcTransaction),
   });
 }

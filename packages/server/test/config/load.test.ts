@@ -530,6 +530,20 @@ describe('docs/configuration.md matches the code', () => {
     });
   }
 
+  /** The fields of each list-of-objects field (`oidc.providers[].issuer`), with each one's default (undefined: none). */
+  function itemFields(shape: Record<string, z.ZodType>, prefix = ''): [string, unknown][] {
+    return Object.entries(shape).flatMap(([key, schema]): [string, unknown][] => {
+      let inner: z.ZodType = schema;
+      while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+      if (inner instanceof z.ZodObject) return itemFields(inner.shape as Record<string, z.ZodType>, `${prefix}${key}.`);
+      if (!(inner instanceof z.ZodArray) || !(inner.element instanceof z.ZodObject)) return [];
+      return Object.entries(inner.element.shape as Record<string, z.ZodType>).map(([name, field]): [string, unknown] => [
+        `${prefix}${key}[].${name}`,
+        field instanceof z.ZodDefault ? field.parse(undefined) : undefined,
+      ]);
+    });
+  }
+
   /** The cells of the documentation table row for `field`, or undefined. */
   function row(field: string): string[] | undefined {
     const line = DOC.split('\n').find((l) => l.startsWith(`| \`${field}\` |`));
@@ -543,7 +557,16 @@ describe('docs/configuration.md matches the code', () => {
   it('the schema has the fields this test expects to walk', () => {
     expect(fields).toContain('accessToken.ttlSeconds');
     expect(fields).toContain('database.path');
-    expect(fields).toHaveLength(50);
+    expect(fields).toHaveLength(53);
+  });
+
+  // The oidc lists are documented entry field by entry field (gateway routes are documented in gateway.md).
+  it.each(itemFields(configSchema.shape as Record<string, z.ZodType>).filter(([field]) => field.startsWith('oidc.')))('%s: each list entry\'s field is documented with its default', (field, value) => {
+    const cells = row(field);
+    expect(cells, `no table row for ${field}`).toBeDefined();
+    const [, , defaultCell, envCell] = cells ?? [];
+    if (value !== undefined) expect(defaultCell).toContain(`\`${JSON.stringify(value)}\``);
+    expect(envCell).toBe('—');
   });
 
   it.each(fields)('%s: documented with its default and environment variable', (field) => {
