@@ -157,11 +157,12 @@ export interface RawAnswer {
  * Writes `request` byte for byte on a fresh TCP connection and reads until
  * the server closes it (so send `connection: close`). For targets that `fetch`
  * and `node:http` would normalise or refuse to send (`..`, `%2e`, `\`), and
- * for smuggling attempts.
+ * for smuggling attempts. `localAddress` picks the client's address (any of
+ * 127.0.0.0/8 works on Linux), to be a peer that is not a trusted proxy.
  */
-export function rawExchange(port: number, request: string): Promise<RawAnswer> {
+export function rawExchange(port: number, request: string, options: { readonly localAddress?: string } = {}): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect({ port, host: '127.0.0.1', ...options });
     const chunks: Buffer[] = [];
     socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
     socket.on('data', (chunk) => chunks.push(chunk));
