@@ -82,10 +82,11 @@ export interface Gatehouse {
   readonly consumeOnce: ConsumeOnce;
   /**
    * The OpenID provider's access token of a session opened through a
-   * provider (refreshed on the server; never sent to the browser). For
-   * gateway routes that forward the provider's token.
+   * provider (refreshed on the server; never sent to the browser), for
+   * gateway routes that forward the provider's token. Undefined when no
+   * provider is configured.
    */
-  readonly providerTokens: ProviderTokenSource;
+  readonly providerTokens: ProviderTokenSource | undefined;
   /** Answers a request under `/auth/` or for `/.well-known/jwks.json`. Web-standard in and out; never throws. */
   handle(request: Request, client: ClientContext): Promise<Response>;
   /** Builds a guard for your own routes. */

@@ -25,8 +25,8 @@ export interface OIDCRoutes {
   owns(pathname: string): boolean;
   /** Answers a request for such a path. Web-standard in and out; never throws. */
   handle(request: Request, client: ClientContext): Promise<Response>;
-  /** The provider tokens of sessions opened through a provider; see {@link ProviderTokenSource}. */
-  readonly providerTokens: ProviderTokenSource;
+  /** The provider tokens of sessions opened through a provider (undefined when no provider is configured); see {@link ProviderTokenSource}. */
+  readonly providerTokens: ProviderTokenSource | undefined;
 }
 
 type Method = 'GET' | 'POST' | 'OPTIONS';
@@ -70,7 +70,7 @@ export async function createOIDCRoutes(deps: OIDCDeps): Promise<OIDCRoutes> {
   };
 
   return {
-    providerTokens: vault,
+    providerTokens: lib === null ? undefined : vault,
     owns: (pathname) => pathname.startsWith('/auth/oidc/') || pathname.startsWith('/auth/login-app/'),
     async handle(request, client) {
       let cors: Record<string, string> | null = null;

@@ -101,6 +101,9 @@ export class ProviderClient {
       ...(this.config.allowInsecureRequests ? { execute: [lib.allowInsecureRequests] } : {}),
     });
     configuration.timeout = PROVIDER_TIMEOUT_SECONDS;
+    // Verify the ID token's signature with the provider's published keys even though it came straight
+    // from the token endpoint: TLS alone would accept a token signed by anyone (or not at all) on that path.
+    lib.enableNonRepudiationChecks(configuration);
     return configuration;
   }
 
@@ -205,10 +208,23 @@ export class ProviderClient {
     const code = (error as { code?: unknown }).code;
     if (code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED') return new CallbackRejected(comparedClaim(error) === 'nonce' ? 'nonce' : 'id_token', error);
     if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') return new GatehouseError('OIDC_PROVIDER_UNAVAILABLE', { cause: error });
-    if (typeof code === 'string' && code.startsWith('OAUTH_')) return new CallbackRejected(idTokenCodes.has(code) ? 'id_token' : 'response', error);
+    if (typeof code === 'string' && code.startsWith('OAUTH_')) {
+      // In a code-flow token response the only JWT is the ID token: a bad alg or signature is the ID token's fault.
+      return new CallbackRejected(idTokenCodes.has(code) || /\bJW[ST]\b|signature/.test(innermostMessage(error)) ? 'id_token' : 'response', error);
+    }
     // fetch failures and timeouts
     return new GatehouseError('OIDC_PROVIDER_UNAVAILABLE', { cause: error });
   }
+}
+
+/** The message of the deepest cause (openid-client wraps oauth4webapi's errors). */
+function innermostMessage(error: unknown): string {
+  let message = '';
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 4; depth++) {
+    message = current.message;
+    current = current.cause;
+  }
+  return message;
 }
 
 /** The claim a failed comparison was about; openid-client nests oauth4webapi's error as its cause. */

@@ -6,6 +6,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import { GatehouseError } from '../core/errors.js';
 import { openAtRest, sealAtRest } from '../core/key-encryption.js';
 import type { Logger } from '../core/logger.js';
 import type { ProviderSessionStore } from '../store/provider-session-store.js';
@@ -41,6 +42,13 @@ export interface ProviderTokenSource {
    * ```
    */
   accessTokenFor(sessionId: string): Promise<ProviderAccessToken | null>;
+  /**
+   * `Bearer <provider access token>` for the session of `auth`, as gateway
+   * routes with `forward: "provider-token"` send it upstream. Rejects with
+   * 401 `UNAUTHENTICATED` when the session has no usable provider token (the
+   * request is then refused, never sent bare), or as {@link accessTokenFor}.
+   */
+  authorization(auth: { readonly sessionId: string }): Promise<string>;
 }
 
 /** Refresh when less than this is left, so a forwarded token does not expire in flight. */
@@ -78,6 +86,12 @@ export class ProviderTokenVault implements ProviderTokenSource {
       return null;
     }
     return { providerId: record.providerId, tokens: JSON.parse(json) as ProviderTokens, version: record.tokenVersion };
+  }
+
+  async authorization(auth: { readonly sessionId: string }): Promise<string> {
+    const token = await this.accessTokenFor(auth.sessionId);
+    if (token === null) throw new GatehouseError('UNAUTHENTICATED', { message: 'This session holds no provider token; sign in with the provider.' });
+    return `Bearer ${token.token}`;
   }
 
   async accessTokenFor(sessionId: string): Promise<ProviderAccessToken | null> {

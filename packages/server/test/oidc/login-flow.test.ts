@@ -141,8 +141,8 @@ describe('the callback', () => {
 
 /** The provider tokens Gatehouse holds for a session (through the server-side interface). */
 async function tokensOf(sessionId: string): Promise<string[]> {
-  const token = await server.gatehouse.providerTokens.accessTokenFor(sessionId);
-  return token === null ? [] : [token.token];
+  const token = await server.gatehouse.providerTokens?.accessTokenFor(sessionId);
+  return token === null || token === undefined ? [] : [token.token];
 }
 
 
