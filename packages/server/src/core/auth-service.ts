@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { GatehouseConfig } from '../config/resolve.js';
 import type { AuditDetail, AuditEvent, AuditNote, SessionRecord, Store, UserRecord } from '../store/store.js';
 import type { AccessTokenService } from './access-token.js';
@@ -8,13 +8,8 @@ import { GatehouseError } from './errors.js';
 import type { KeyRing } from './keys.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { checkPasswordPolicy, type PasswordHasher } from './password.js';
-import {
-  deriveSuccessor,
-  deriveSuccessorN,
-  generateRefreshToken,
-  hashRefreshToken,
-  isWellFormedRefreshToken,
-} from './refresh-token.js';
+import { rotateRefreshToken } from './refresh-rotation.js';
+import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken } from './refresh-token.js';
 import type { RevocationList } from './revocation-list.js';
 import { normalizeUsername } from './username.js';
 
@@ -197,53 +192,13 @@ export class AuthService {
   }
 
   /**
-   * Rotates a refresh token. A token rotated within the grace window yields
-   * the same live successor (parallel tabs); one rotated earlier than that is
-   * theft and ends the session (`REFRESH_TOKEN_REUSED`).
+   * Rotates a refresh token (see `core/refresh-rotation.ts` for the rules):
+   * the next access token and refresh token, or `REFRESH_TOKEN_INVALID`,
+   * `REFRESH_TOKEN_REVOKED` or `REFRESH_TOKEN_REUSED`.
    */
   async refresh(refreshToken: string, client: ClientContext): Promise<IssuedSession> {
-    if (!isWellFormedRefreshToken(refreshToken)) throw new GatehouseError('REFRESH_TOKEN_INVALID');
-    const { store, clock, keys, config } = this.#d;
-    const now = clock.now();
-    const successor = deriveSuccessor(keys.refreshDerivation, refreshToken);
-    const outcome = await store.rotateRefreshToken({
-      presentedHash: hashRefreshToken(refreshToken),
-      successorHash: hashRefreshToken(successor),
-      now,
-      graceMs: config.session.refreshGraceSeconds * 1000,
-      idleTimeoutMs: config.session.idleTimeoutSeconds * 1000,
-      actor: this.#actor(client),
-    });
-
-    let next: string;
-    switch (outcome.status) {
-      case 'invalid':
-        // Saying "revoked" rather than "invalid" lets the client tell the user their session was
-        // ended (elsewhere, by an admin, after theft) rather than that it timed out. It tells the
-        // holder of the token nothing they could use: the session is over either way.
-        throw new GatehouseError(outcome.reason === 'revoked' || outcome.reason === 'user_disabled' ? 'REFRESH_TOKEN_REVOKED' : 'REFRESH_TOKEN_INVALID');
-      case 'reused':
-        this.#d.revocations.revokeSession(outcome.session.id, now);
-        this.#logRecorded(this.#note('refresh_token_reused', client), now, outcome.session.userId, outcome.session.id);
-        throw new GatehouseError('REFRESH_TOKEN_REUSED');
-      case 'rotated':
-        this.#logRecorded(this.#note('refresh', client), now, outcome.user.id, outcome.session.id);
-        next = successor;
-        break;
-      case 'grace': {
-        if (outcome.generationsBehind < 1 || outcome.generationsBehind > 32) throw new GatehouseError('REFRESH_TOKEN_INVALID');
-        next = deriveSuccessorN(keys.refreshDerivation, refreshToken, outcome.generationsBehind);
-        // If the chain was not derived with our key (the secret changed), the
-        // live token is not ours to hand out: fail closed.
-        const derived = Buffer.from(hashRefreshToken(next));
-        const live = Buffer.from(outcome.liveHash);
-        if (derived.length !== live.length || !timingSafeEqual(derived, live)) throw new GatehouseError('REFRESH_TOKEN_INVALID');
-        // Nothing changed in the store, so nothing recorded the answer yet.
-        await this.#audit('refresh', client, { userId: outcome.user.id, sessionId: outcome.session.id, detail: { grace: true } });
-        break;
-      }
-    }
-    return this.#issue(outcome.user, outcome.session, next, undefined);
+    const rotated = await rotateRefreshToken(this.#d, refreshToken, this.#actor(client));
+    return this.#issue(rotated.user, rotated.session, rotated.refreshToken, undefined);
   }
 
   /** Ends a session. Idempotent. */

@@ -83,6 +83,46 @@ export function deriveSuccessor(key: KeyObject, token: string): string {
 }
 
 /**
+ * The token that replaces a successor that was never used: `ghr_` +
+ * base64url(HMAC-SHA256(key, "replacement:" + token)). A client whose refresh
+ * response was lost presents `token` again after the grace window; if the
+ * successor was never presented, the store lets this one take its place once
+ * (see `docs/http-api.md`). The label keeps it apart from every
+ * {@link deriveSuccessor} output, so whoever holds the old successor holds
+ * nothing that works; and it is deterministic, so parallel retries get the
+ * same replacement.
+ *
+ * @example
+ * ```ts
+ * const replacement = deriveReplacement(keys.refreshDerivation, presented);
+ * replacement !== deriveSuccessor(keys.refreshDerivation, presented); // true
+ * ```
+ */
+export function deriveReplacement(key: KeyObject, token: string): string {
+  return REFRESH_TOKEN_PREFIX + createHmac('sha256', key).update(`replacement:${token}`, 'utf8').digest('base64url');
+}
+
+/**
+ * Follows a chain of successors from `token`: each step is a
+ * {@link deriveSuccessor} (`'derived'`) or a {@link deriveReplacement}
+ * (`'replacement'`). What a late racer inside the grace window is answered with.
+ *
+ * @throws TypeError unless the path has 1 to {@link MAX_SUCCESSOR_DEPTH} steps.
+ * @example
+ * ```ts
+ * deriveAlong(key, t, ['derived', 'replacement']) === deriveReplacement(key, deriveSuccessor(key, t)); // true
+ * ```
+ */
+export function deriveAlong(key: KeyObject, token: string, path: readonly ('derived' | 'replacement')[]): string {
+  if (path.length < 1 || path.length > MAX_SUCCESSOR_DEPTH) {
+    throw new TypeError(`path must have 1 to ${MAX_SUCCESSOR_DEPTH} steps.`);
+  }
+  let current = token;
+  for (const step of path) current = step === 'derived' ? deriveSuccessor(key, current) : deriveReplacement(key, current);
+  return current;
+}
+
+/**
  * Applies {@link deriveSuccessor} `n` times: the successor's successor, and so
  * on. Useful when a late racer presents a token already rotated more than once.
  *

@@ -33,7 +33,13 @@ export interface TokenRow {
   session_id: string;
   generation: number;
   rotated_at: number | null;
+  superseded_at: number | null;
+  /** 1 when this token replaced an unused successor (selected as a number on both stores). */
+  replacement: number;
 }
+
+/** The token columns every statement selects, as {@link TokenRow}. */
+export const TOKEN_COLUMNS = 'hash, session_id, generation, rotated_at, superseded_at, replacement';
 
 export interface RevocationRow {
   seq: number;

@@ -43,19 +43,29 @@ export interface NewSession {
   readonly ip: string | null;
 }
 
+/**
+ * How a token in a chain was made from its predecessor: `derived` by a
+ * normal rotation, or as a `replacement` for a successor that was never used
+ * (see {@link SessionStore.rotateRefreshToken}).
+ */
+export type SuccessorKind = 'derived' | 'replacement';
+
 export interface RotateRefreshTokenInput {
   /** SHA-256 (base64url) of the refresh token the client presented. */
   readonly presentedHash: string;
   /** Hash of the successor the service derived from the presented token. */
   readonly successorHash: string;
+  /** Hash of the replacement the service derived from the presented token, used instead of `successorHash` when replacing. */
+  readonly replacementHash: string;
   readonly now: number;
   /** A token rotated at most this long ago is answered, not treated as theft. */
   readonly graceMs: number;
   readonly idleTimeoutMs: number;
   /**
    * Who presented the token. A rotation writes a `refresh` audit event
-   * (`detail.grace: false`) and a detected reuse a `refresh_token_reused`
-   * one, each in the transaction that made the change.
+   * (`detail.grace: false`, and `detail.replacement: true` when it replaced
+   * an unused successor) and a detected reuse a `refresh_token_reused` one,
+   * each in the transaction that made the change.
    */
   readonly actor: AuditActor;
 }
@@ -65,13 +75,23 @@ export interface RotateRefreshTokenInput {
  * already revoked the session, in the same transaction that detected the reuse.
  */
 export type RotationOutcome =
-  | { readonly status: 'rotated'; readonly session: SessionRecord; readonly user: UserRecord }
+  | {
+      readonly status: 'rotated';
+      readonly session: SessionRecord;
+      readonly user: UserRecord;
+      /** Which of the two hashes became the live token: `successorHash` (`derived`) or `replacementHash`. */
+      readonly successor: SuccessorKind;
+    }
   | {
       readonly status: 'grace';
       readonly session: SessionRecord;
       readonly user: UserRecord;
-      /** How many rotations the live token is ahead of the presented one (≥ 1). */
-      readonly generationsBehind: number;
+      /**
+       * How each token from the presented one's successor to the live token was
+       * made, oldest first; its length (≥ 1) is how many generations behind the
+       * presented token is. At most 33 steps are listed.
+       */
+      readonly path: readonly SuccessorKind[];
       /** Hash of the family's live token, so the service can check its derivation. */
       readonly liveHash: string;
     }
@@ -94,7 +114,27 @@ export interface SessionStore {
   findSessionByRefreshTokenHash(hash: string): Promise<SessionRecord | null>;
   /** Sessions that are neither revoked nor expired at `now`, newest first. */
   listActiveSessions(userId: string, now: number): Promise<SessionRecord[]>;
-  /** Rotates a refresh token atomically; see {@link RotationOutcome}. */
+  /**
+   * Rotates a refresh token atomically; see {@link RotationOutcome}. With the
+   * session live, the user enabled and neither expiry reached, the presented
+   * token P is judged in this order:
+   *
+   * 1. P is live (never presented): it is marked rotated and `successorHash`
+   *    becomes the live token (`rotated`, `derived`).
+   * 2. P was replaced (it was an unused successor that a retry invalidated):
+   *    `reused`.
+   * 3. P was rotated at most `graceMs` ago: `grace`, pointing at the live token;
+   *    nothing changes.
+   * 4. P's successor has never been presented, and is not itself a
+   *    replacement: that successor is invalidated, `replacementHash` becomes the
+   *    live token, and P counts as rotated now (so parallel retries get the
+   *    same replacement within the grace window): `rotated`, `replacement`.
+   * 5. Otherwise the chain has moved on by use (P's successor was presented, so
+   *    a later generation exists) or P's successor was already replaced once:
+   *    `reused`.
+   *
+   * A successor hash that already exists changes nothing (`invalid`, `unknown`).
+   */
   rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome>;
   /**
    * Revokes one session. Returns it, or null when it does not exist or had

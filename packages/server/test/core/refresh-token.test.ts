@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { deriveKeyRing } from '../../src/core/keys.js';
 import {
   MAX_SUCCESSOR_DEPTH,
+  deriveAlong,
+  deriveReplacement,
   deriveSuccessor,
   deriveSuccessorN,
   generateRefreshToken,
@@ -110,5 +112,35 @@ describe('deriveSuccessorN', () => {
     for (const n of [0, -1, 33, 1000, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => deriveSuccessorN(key, token, n)).toThrow(TypeError);
     }
+  });
+});
+
+describe('deriveReplacement', () => {
+  it('is deterministic, well formed, and never the successor or the token itself', () => {
+    const token = generateRefreshToken();
+    const replacement = deriveReplacement(key, token);
+    expect(deriveReplacement(key, token)).toBe(replacement);
+    expect(isWellFormedRefreshToken(replacement)).toBe(true);
+    expect(replacement).not.toBe(deriveSuccessor(key, token));
+    expect(replacement).not.toBe(token);
+    expect(deriveReplacement(createSecretKey(randomBytes(32)), token)).not.toBe(replacement);
+  });
+});
+
+describe('deriveAlong', () => {
+  it('follows derived and replacement steps in order', () => {
+    const token = generateRefreshToken();
+    expect(deriveAlong(key, token, ['derived'])).toBe(deriveSuccessor(key, token));
+    expect(deriveAlong(key, token, ['replacement'])).toBe(deriveReplacement(key, token));
+    expect(deriveAlong(key, token, ['derived', 'replacement', 'derived'])).toBe(
+      deriveSuccessor(key, deriveReplacement(key, deriveSuccessor(key, token))),
+    );
+  });
+
+  it(`takes 1..${MAX_SUCCESSOR_DEPTH} steps and throws TypeError outside`, () => {
+    const token = generateRefreshToken();
+    expect(() => deriveAlong(key, token, [])).toThrow(TypeError);
+    expect(() => deriveAlong(key, token, Array(MAX_SUCCESSOR_DEPTH + 1).fill('derived'))).toThrow(TypeError);
+    expect(isWellFormedRefreshToken(deriveAlong(key, token, Array(MAX_SUCCESSOR_DEPTH).fill('replacement')))).toBe(true);
   });
 });

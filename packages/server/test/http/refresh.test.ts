@@ -36,13 +36,14 @@ describe('refresh token rotation', () => {
   }
 
   describe('reuse detection', () => {
-    it('revokes the whole session when a rotated token comes back after the grace window', async () => {
+    it('revokes the whole session when a rotated token comes back after its successor was used', async () => {
       const { browser } = await signedIn();
       const thief = browser.fork(); // holds the original refresh token
       expect((await browser.post('/auth/refresh')).status).toBe(200);
-      const legitimateAccess = browser.cookie(ACCESS)!;
-      const legitimateRefresh = browser.fork(); // keeps the successor even after the server clears cookies
       server.clock.advance(11 * SECOND);
+      expect((await browser.post('/auth/refresh')).status).toBe(200); // the successor is used: the chain moved on
+      const legitimateAccess = browser.cookie(ACCESS)!;
+      const legitimateRefresh = browser.fork(); // keeps the live token even after the server clears cookies
 
       expectError(await thief.post('/auth/refresh'), 401, 'REFRESH_TOKEN_REUSED');
 
@@ -58,6 +59,7 @@ describe('refresh token rotation', () => {
       const { browser, sessionId } = await signedIn();
       const thief = browser.fork();
       await browser.post('/auth/refresh');
+      await browser.post('/auth/refresh');
       server.clock.advance(11 * SECOND);
       await thief.post('/auth/refresh');
       const events = await server.gatehouse.store.listAudit({ type: 'refresh_token_reused' });
@@ -69,9 +71,63 @@ describe('refresh token rotation', () => {
       const thief = browser.fork();
       await browser.post('/auth/refresh');
       server.clock.advance(11 * SECOND);
+      await browser.post('/auth/refresh');
       const thiefKeepsCookies = thief.fork(); // a thief ignores the Set-Cookie that clears them
       expectError(await thief.post('/auth/refresh'), 401, 'REFRESH_TOKEN_REUSED');
       expectError(await thiefKeepsCookies.get('/api/private'), 401, 'SESSION_REVOKED');
+    });
+  });
+
+  describe('a lost refresh response', () => {
+    it('a client retrying after the grace window with the token it still holds stays signed in', async () => {
+      const { browser, sessionId } = await signedIn();
+      const retrying = browser.fork(); // the response below never reaches this client
+      const lost = await browser.post('/auth/refresh');
+      expect(lost.status).toBe(200);
+      server.clock.advance(30 * SECOND);
+
+      const retry = await retrying.post('/auth/refresh');
+      expect(retry.status).toBe(200);
+      expect(setCookie(retry, REFRESH)).not.toBe(setCookie(lost, REFRESH));
+      expect((await retrying.get('/api/private')).status).toBe(200);
+      expect((await retrying.post('/auth/refresh')).status).toBe(200);
+      const reuses = await server.gatehouse.store.listAudit({ type: 'refresh_token_reused' });
+      expect(reuses.filter((e) => e.sessionId === sessionId)).toEqual([]);
+      const replaced = await server.gatehouse.store.listAudit({ type: 'refresh' });
+      expect(replaced.filter((e) => e.sessionId === sessionId && e.detail?.['replacement'] === true)).toHaveLength(1);
+    });
+
+    it('a thief who refreshed first loses: the victim retries and stays signed in, the thief\'s next refresh ends the session', async () => {
+      const { browser } = await signedIn();
+      const thief = browser.fork();
+      expect((await thief.post('/auth/refresh')).status).toBe(200); // the thief's successor is never used
+      server.clock.advance(30 * SECOND);
+      expect((await browser.post('/auth/refresh')).status).toBe(200); // the victim's token replaces it
+      expect((await browser.get('/api/private')).status).toBe(200);
+
+      expectError(await thief.post('/auth/refresh'), 401, 'REFRESH_TOKEN_REUSED');
+      expectError(await browser.get('/api/private'), 401, 'SESSION_REVOKED');
+    });
+
+    it('a thief who refreshed first and used the successor: the victim\'s token is reuse and ends the session', async () => {
+      const { browser } = await signedIn();
+      const thief = browser.fork();
+      expect((await thief.post('/auth/refresh')).status).toBe(200);
+      server.clock.advance(11 * SECOND);
+      expect((await thief.post('/auth/refresh')).status).toBe(200);
+      expectError(await browser.post('/auth/refresh'), 401, 'REFRESH_TOKEN_REUSED');
+      expectError(await thief.get('/api/private'), 401, 'SESSION_REVOKED');
+    });
+
+    it('replaces only once: the same token a third time, after another grace window, is reuse', async () => {
+      const { browser } = await signedIn();
+      const retrying = browser.fork();
+      const again = browser.fork();
+      await browser.post('/auth/refresh');
+      server.clock.advance(11 * SECOND);
+      expect((await retrying.post('/auth/refresh')).status).toBe(200);
+      server.clock.advance(11 * SECOND);
+      expectError(await again.post('/auth/refresh'), 401, 'REFRESH_TOKEN_REUSED');
     });
   });
 

@@ -38,7 +38,7 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
 
     const note = (type: AuditNote['type'], detail?: AuditNote['detail']): AuditNote => ({ type, ...ACTOR, ...(detail === undefined ? {} : { detail }) });
     const rotate = (presentedHash: string, over: Partial<RotateRefreshTokenInput> = {}) =>
-      store.rotateRefreshToken({ presentedHash, successorHash: `succ-${randomUUID()}`, now: T0 + MIN, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR, ...over });
+      store.rotateRefreshToken({ presentedHash, successorHash: `succ-${randomUUID()}`, replacementHash: `repl-${randomUUID()}`, now: T0 + MIN, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR, ...over });
     const userWithSession = async () => {
       const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h1', roles: ['member'], createdAt: T0 });
       const hash = `rt-${randomUUID()}`;

@@ -19,6 +19,7 @@ import type { RotationOutcome, Store } from '../../src/store/store.js';
 import { describeAuditContract } from './audit-contract.js';
 import { describeStoreContract } from './contract.js';
 import { describeExternalIdentityContract } from './contract-external.js';
+import { describeRotationContract } from './rotation-contract.js';
 import { adminClient, backendPid, freshSchema, requirePostgres, waitUntilBlockedBy, waitUntilGone, type TestSchema } from '../support/postgres.js';
 import { startTCPProxy, type TCPProxy } from '../support/tcp-proxy.js';
 
@@ -37,6 +38,18 @@ const openSchemaStore = async () => {
 };
 describeStoreContract('PostgreSQL', openSchemaStore);
 describeExternalIdentityContract('PostgreSQL', openSchemaStore);
+
+describeRotationContract('PostgreSQL', async () => {
+  const schema = freshSchema();
+  const store = await openPostgresStore({ url: schema.url, schema: schema.schema, poolSize: 4 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await schema.drop();
+    },
+  };
+});
 
 describeAuditContract('PostgreSQL', async () => {
   const schema = freshSchema();
@@ -104,10 +117,15 @@ describe('PostgresStore specifics', () => {
     /** 20 instances (separate pools, so separate connections) present the same token at once. */
     const race = async (stores: readonly Store[], presentedHash: string, now: number) => {
       const successors = stores.map(() => `succ-${randomUUID()}`);
+      const replacements = stores.map(() => `repl-${randomUUID()}`);
       const outcomes = await Promise.all(
-        stores.map((store, i) => store.rotateRefreshToken({ presentedHash, successorHash: successors[i] ?? '', now, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR })),
+        stores.map((store, i) =>
+          store.rotateRefreshToken({
+            presentedHash, successorHash: successors[i] ?? '', replacementHash: replacements[i] ?? '', now, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR,
+          }),
+        ),
       );
-      const winners = successors.filter((_, i) => outcomes[i]?.status === 'rotated');
+      const winners = outcomes.flatMap((o, i) => (o.status === 'rotated' ? [o.successor === 'derived' ? successors[i] : replacements[i]] : []));
       return { outcomes, winners };
     };
     const liveTokens = (sessionId: string) =>
@@ -124,7 +142,7 @@ describe('PostgresStore specifics', () => {
       const winner = round1.winners[0] ?? '';
       const losers = round1.outcomes.filter((o) => o.status !== 'rotated');
       expect(losers).toHaveLength(19);
-      for (const o of losers) expect(o).toMatchObject({ status: 'grace', generationsBehind: 1, liveHash: winner });
+      for (const o of losers) expect(o).toMatchObject({ status: 'grace', path: ['derived'], liveHash: winner });
       expect(await liveTokens(session.id)).toEqual([{ hash: winner, generation: 1 }]);
       expect(await rows('SELECT 1 FROM $schema.refresh_tokens WHERE session_id = $1', [session.id])).toHaveLength(2);
 
@@ -135,22 +153,32 @@ describe('PostgresStore specifics', () => {
       expect((await first.findSession(session.id))?.revokedAt).toBeNull();
     });
 
-    it('keeps the grace window: a token rotated within it is answered, one rotated before it revokes the session once, even when 20 present it at once', async () => {
+    it('keeps the grace window and the replacement rule when 20 present one token at once: one replacement, then one reuse', async () => {
       const first = await open();
       await first.migrate();
       const stores = [first, ...(await Promise.all(Array.from({ length: 19 }, () => open({ poolSize: 1 }))))];
       const { session, hash } = await seed(first);
-      await race(stores.slice(0, 1), hash, T0 + MIN);
+      const lost = await race(stores.slice(0, 1), hash, T0 + MIN);
 
       const within = await race(stores, hash, T0 + MIN + GRACE);
       expect(within.outcomes.every((o) => o.status === 'grace')).toBe(true);
 
-      const after = await race(stores, hash, T0 + MIN + GRACE + 1);
+      // The successor was never used (a lost response): the 20 retries get one replacement between them.
+      const retried = await race(stores, hash, T0 + MIN + GRACE + 1);
+      expect(retried.winners).toHaveLength(1);
+      const replacement = retried.winners[0] ?? '';
+      for (const o of retried.outcomes.filter((o) => o.status !== 'rotated')) expect(o).toMatchObject({ status: 'grace', path: ['replacement'], liveHash: replacement });
+      expect(await liveTokens(session.id)).toEqual([{ hash: replacement, generation: 1 }]);
+      expect(await rows('SELECT superseded_at::float8 AS superseded_at FROM $schema.refresh_tokens WHERE hash = $1', [lost.winners[0]])).toEqual([{ superseded_at: T0 + MIN + GRACE + 1 }]);
+
+      // Once the replacement has been used, the chain has moved on by use: the old token is theft.
+      await race(stores.slice(0, 1), replacement, T0 + 2 * MIN);
+      const after = await race(stores, hash, T0 + 3 * MIN);
       const statuses = after.outcomes.map((o: RotationOutcome) => (o.status === 'invalid' ? `invalid/${o.reason}` : o.status));
       // The first to get the lock detects the theft; everyone queued behind it finds the session already revoked.
       expect(statuses.filter((s) => s === 'reused')).toHaveLength(1);
       expect(statuses.filter((s) => s === 'invalid/revoked')).toHaveLength(19);
-      expect(await first.findSession(session.id)).toMatchObject({ revokedAt: T0 + MIN + GRACE + 1, revokeReason: 'refresh_token_reused' });
+      expect(await first.findSession(session.id)).toMatchObject({ revokedAt: T0 + 3 * MIN, revokeReason: 'refresh_token_reused' });
       expect(await first.listRevocations(0, 0)).toHaveLength(1);
     });
   });
@@ -264,7 +292,7 @@ describe('PostgresStore specifics', () => {
       for (const [step, now] of [[1, T0 + MIN], [2, T0 + 2 * MIN]] as const) {
         for (const e of expired) {
           const next = `${e.hash}-${step}`;
-          await a.rotateRefreshToken({ presentedHash: step === 1 ? e.hash : `${e.hash}-1`, successorHash: next, now, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR });
+          await a.rotateRefreshToken({ presentedHash: step === 1 ? e.hash : `${e.hash}-1`, successorHash: next, replacementHash: `${next}-r`, now, graceMs: GRACE, idleTimeoutMs: IDLE, actor: ACTOR });
         }
       }
       const live = await seed(a, { idleExpiresAt: before + 1 });

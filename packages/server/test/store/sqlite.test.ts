@@ -14,9 +14,10 @@ import type { RotationOutcome, Store } from '../../src/store/store.js';
 import { describeAuditContract } from './audit-contract.js';
 import { describeStoreContract } from './contract.js';
 import { describeExternalIdentityContract } from './contract-external.js';
+import { describeRotationContract } from './rotation-contract.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
-const rotation = { now: T0 + 60_000, graceMs: 10_000, idleTimeoutMs: 30 * 60_000, actor: { ip: null, userAgent: null } };
+const rotation = { replacementHash: 'repl', now: T0 + 60_000, graceMs: 10_000, idleTimeoutMs: 30 * 60_000, actor: { ip: null, userAgent: null } };
 
 const openFileStore = async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-store-'));
@@ -25,6 +26,12 @@ const openFileStore = async () => {
 };
 describeStoreContract('SQLite file', openFileStore);
 describeExternalIdentityContract('SQLite file', openFileStore);
+
+describeRotationContract('SQLite file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-store-'));
+  const store = openSQLiteStore({ path: join(dir, 'gatehouse.db') });
+  return { store, cleanup: async () => { await store.close(); await rm(dir, { recursive: true, force: true }); } };
+});
 
 describeAuditContract('SQLite file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-store-'));

@@ -138,9 +138,9 @@ export class PostgresConnection {
         throw new GatehouseError('STORE_UNAVAILABLE', { cause: error });
       }
       let broken: Error | undefined;
-      const run: Run = async (sql, values) => {
+      const run: Run = async <R extends pg.QueryResultRow>(sql: string, values?: readonly unknown[], name?: string) => {
         try {
-          return await client.query(sql, values === undefined ? undefined : [...values]);
+          return await client.query<R>({ text: sql, ...(values === undefined ? {} : { values: [...values] }), ...(name === undefined ? {} : { name }) });
         } catch (error) {
           if (!(error instanceof pg.DatabaseError)) broken ??= error instanceof Error ? error : new Error(String(error));
           throw error;

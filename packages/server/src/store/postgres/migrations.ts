@@ -137,6 +137,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX consumed_values_by_expiry ON consumed_values (expires_at);
     `,
   },
+  {
+    version: 3,
+    name: 'refresh-token-replacement',
+    // superseded_at: an unused successor that a retry replaced (presenting it is reuse).
+    // replacement: this token replaced such a successor (it is derived differently).
+    // The session index gains the generation, for walking a chain in order.
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN superseded_at BIGINT, ADD COLUMN replacement BOOLEAN NOT NULL DEFAULT FALSE;
+      DROP INDEX refresh_tokens_by_session;
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id, generation);
+    `,
+  },
 ];
 
 /**

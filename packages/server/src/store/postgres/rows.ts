@@ -8,8 +8,16 @@ import { GatehouseError } from '../../core/errors.js';
 import type { UserRecord } from '../store.js';
 import type { AuditRow, RevocationRow, SessionRow, SigningKeyRow, TokenRow } from '../rows.js';
 
-/** Runs one statement on the connection an operation holds. */
-export type Run = <R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, values?: readonly unknown[]) => Promise<pg.QueryResult<R>>;
+/**
+ * Runs one statement on the connection an operation holds. With a `name`, the
+ * statement is prepared once per connection and only bound and executed after
+ * that (for the hot path, where planning would cost as much as running).
+ */
+export type Run = <R extends pg.QueryResultRow = pg.QueryResultRow>(
+  sql: string,
+  values?: readonly unknown[],
+  name?: string,
+) => Promise<pg.QueryResult<R>>;
 
 export type { AuditRow, RevocationRow, SessionRow, SigningKeyRow, TokenRow };
 export { toAudit, toRevocation, toSession, toSigningKey } from '../rows.js';

@@ -61,7 +61,7 @@ export class PostgresSessions implements SessionStore {
   }
 
   async rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome> {
-    return this.#db.transaction((run) => rotate(run, input));
+    return rotate(this.#db, input);
   }
 
   async revokeSession(id: string, reason: RevokeReason, at: number, audit?: AuditNote): Promise<SessionRecord | null> {

@@ -139,6 +139,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX consumed_values_by_expiry ON consumed_values (expires_at);
     `,
   },
+  {
+    version: 4,
+    name: 'refresh-token-replacement',
+    // superseded_at: an unused successor that a retry replaced (presenting it is reuse).
+    // replacement: this token replaced such a successor (it is derived differently).
+    // The session index gains the generation, for walking a chain in order.
+    sql: `
+      ALTER TABLE refresh_tokens ADD COLUMN superseded_at INTEGER;
+      ALTER TABLE refresh_tokens ADD COLUMN replacement INTEGER NOT NULL DEFAULT 0 CHECK (replacement IN (0, 1));
+      DROP INDEX refresh_tokens_by_session;
+      CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id, generation);
+    `,
+  },
 ];
 
 /** The highest migration version recorded in `db`, or 0 for a fresh database. */
