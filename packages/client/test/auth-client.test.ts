@@ -279,12 +279,16 @@ describe('why a session ended', () => {
     await client.refresh(); // the legitimate tab rotates the refresh token
     server.clock.advance(PAST_EXPIRY_MS + 60_000); // past the grace window
 
+    // The thief's copy replaces the successor the legitimate tab has not used yet (the server
+    // cannot tell a thief from a client whose response was lost)…
     const thief = cookieBrowser(APP_ORIGIN);
     for (const [name, cookie] of stolen) thief.jar.set(name, { ...cookie });
-    const victim = tab(thief);
-    const events = recordEvents(victim);
-    await expect(victim.getUser()).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED', status: 401 });
-    expect(victim.state).toBeNull();
+    await tab(thief).getUser();
+    // …so the legitimate tab's next refresh presents a dead token: theft, and the session ends.
+    const events = recordEvents(client);
+    server.clock.advance(PAST_EXPIRY_MS);
+    await expect(client.refreshUser()).rejects.toMatchObject({ code: 'REFRESH_TOKEN_REUSED', status: 401 });
+    expect(client.state).toBeNull();
     expect(events.unauthenticated).toEqual([{ reason: 'reused', error: expect.objectContaining({ code: 'REFRESH_TOKEN_REUSED' }) }]);
   });
 
