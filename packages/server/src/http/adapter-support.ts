@@ -10,6 +10,8 @@ import { GatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { GuardRequest } from './guard.js';
 import type { HeaderReader } from './request-origin.js';
+import { allowedAuthMethods } from './auth-routes.js';
+import { isAmbiguousTarget } from './exact-path.js';
 import { JWKS_PATH } from './jwks-route.js';
 import { errorResponse } from './responses.js';
 
@@ -40,17 +42,25 @@ export function isRefusedMethod(method: string | undefined): boolean {
 }
 
 /**
- * Answers a request under `/auth/` with the engine. `toRequest` is called only
- * for methods a Web `Request` can carry. Never rejects: an unexpected error is
- * logged and answered with a generic 500.
+ * Answers a request under `/auth/` with the engine. `target` is the raw
+ * request target as sent: a path spelled so that it could be read as another
+ * is 404 (paths are exact). `toRequest` is called only for methods a Web
+ * `Request` can carry; the others get 405 with the route's `Allow`. Never
+ * rejects: an unexpected error is logged and answered with a generic 500.
  */
 export async function answerAuthRequest(
   gatehouse: Gatehouse,
   method: string | undefined,
+  target: string,
   toRequest: () => Request,
   client: ClientContext,
 ): Promise<Response> {
-  if (isRefusedMethod(method)) return errorResponse(new GatehouseError('METHOD_NOT_ALLOWED'));
+  if (isAmbiguousTarget(target)) return errorResponse(new GatehouseError('NOT_FOUND'));
+  if (isRefusedMethod(method)) {
+    const query = target.indexOf('?');
+    const allow = allowedAuthMethods(query === -1 ? target : target.slice(0, query));
+    return errorResponse(allow === undefined ? new GatehouseError('NOT_FOUND') : new GatehouseError('METHOD_NOT_ALLOWED', { headers: { allow } }));
+  }
   try {
     return await gatehouse.handle(toRequest(), client);
   } catch (error) {

@@ -11,6 +11,7 @@ import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { isAuthPath, NodeRequestView } from './adapter-support.js';
 import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
+import { isAmbiguousTarget } from './exact-path.js';
 import { nodeAuthResponse, sendWebResponse } from './node.js';
 import { errorResponse } from './responses.js';
 
@@ -94,6 +95,8 @@ export function expressGuard(gatehouse: Gatehouse, options?: GuardOptions): Requ
     next();
   };
   return function gatehouseGuard(req: Request, res: Response, next: NextFunction): void {
+    // Paths are exact: a guarded route never answers a spelling that could be read as another path.
+    if (isAmbiguousTarget(req.originalUrl)) return void refuse(res, new GatehouseError('NOT_FOUND')).catch(next);
     const view = new NodeRequestView(req, gatehouse);
     const answer = check(view, view);
     if (!(answer instanceof Promise)) {

@@ -7,10 +7,11 @@
  * @packageDocumentation
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, HTTPMethods, onRequestAsyncHookHandler, onRequestHookHandler } from 'fastify';
-import { isGatehouseError } from '../core/errors.js';
+import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { NodeRequestView, responseParts } from './adapter-support.js';
 import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
+import { isAmbiguousTarget } from './exact-path.js';
 import { nodeAuthResponse } from './node.js';
 import { errorResponse } from './responses.js';
 import { JWKS_PATH } from './jwks-route.js';
@@ -101,6 +102,8 @@ export function fastifyGuard(gatehouse: Gatehouse, options?: GuardOptions): onRe
   };
   // A callback-style hook: a verdict that is ready (nearly always) lets Fastify go on at once, with no Promise to wait for.
   return function gatehouseGuard(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    // Paths are exact: a guarded route never answers a spelling that could be read as another path.
+    if (isAmbiguousTarget(request.raw.url ?? request.url)) return void sendResponse(reply, errorResponse(new GatehouseError('NOT_FOUND')));
     const view = new NodeRequestView(request.raw, gatehouse);
     const answer = check(view, view);
     if (!(answer instanceof Promise)) return settle(answer, request, reply, done);

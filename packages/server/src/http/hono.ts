@@ -9,9 +9,10 @@
  */
 import { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
-import { isGatehouseError } from '../core/errors.js';
+import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import { answerAuthRequest, isAuthPath, LazyClientContext, NodeRequestView } from './adapter-support.js';
+import { isAmbiguousTarget, targetOfURL } from './exact-path.js';
 import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
 import { errorResponse } from './responses.js';
 
@@ -52,6 +53,15 @@ function nodeServerRemoteAddress(c: Context): string | undefined {
   return nodeIncoming(c)?.socket.remoteAddress;
 }
 
+/**
+ * The request target as the client sent it: Node's own `req.url` under
+ * `@hono/node-server` (its Web `Request` has dot segments resolved already);
+ * elsewhere the runtime's URL, which is all there is.
+ */
+function rawTarget(c: Context): string {
+  return nodeIncoming(c)?.url ?? targetOfURL(c.req.url);
+}
+
 function clientOf(gatehouse: Gatehouse, c: Context, options: HonoAdapterOptions): LazyClientContext {
   const remoteAddress = options.remoteAddress ?? nodeServerRemoteAddress;
   return new LazyClientContext(gatehouse, c.req.raw.headers, () => remoteAddress(c));
@@ -71,7 +81,7 @@ export function honoAuth(gatehouse: Gatehouse, options: HonoAdapterOptions = {})
   return async function gatehouseAuth(c, next) {
     if (!isAuthPath(c.req.path)) return next();
     // The method is checked before `c.req.raw` is touched: a Web Request cannot carry TRACE.
-    return answerAuthRequest(gatehouse, c.req.method, () => c.req.raw, clientOf(gatehouse, c, options));
+    return answerAuthRequest(gatehouse, c.req.method, rawTarget(c), () => c.req.raw, clientOf(gatehouse, c, options));
   };
 }
 
@@ -91,6 +101,8 @@ export function honoGuard(gatehouse: Gatehouse, options?: GuardOptions & HonoAda
   const check = gatehouse.guard(options).check;
   const adapterOptions: HonoAdapterOptions = { remoteAddress: options?.remoteAddress };
   return async function gatehouseGuard(c, next) {
+    // Paths are exact: a guarded route never answers a spelling that could be read as another path.
+    if (isAmbiguousTarget(rawTarget(c))) return errorResponse(new GatehouseError('NOT_FOUND'));
     // On @hono/node-server, read Node's header object in place: `c.req.raw.headers`
     // would build a Web Headers copy of every header on each request.
     const incoming = adapterOptions.remoteAddress === undefined ? nodeIncoming(c) : undefined;

@@ -6,6 +6,7 @@ import type { Gatehouse } from '../gatehouse.js';
 import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
 import { answerAuthRequest, isAuthPath, isRefusedMethod, NodeRequestView } from './adapter-support.js';
 import type { HeaderReader } from './request-origin.js';
+import { isAmbiguousTarget } from './exact-path.js';
 import { readJSONBody } from './request-body.js';
 import { errorResponse, jsonResponse, SECURITY_HEADERS } from './responses.js';
 
@@ -74,6 +75,7 @@ export function nodeAuthResponse(gatehouse: Gatehouse, req: IncomingMessage, tar
   return answerAuthRequest(
     gatehouse,
     req.method,
+    target,
     () => toWebRequest(req, gatehouse.config.publicOrigin, target),
     new NodeRequestView(req, gatehouse),
   );
@@ -102,6 +104,8 @@ export function nodeGuard(
     return sendWebResponse(res, errorResponse(outcome.error)).then(() => undefined);
   };
   return (req, res) => {
+    // Paths are exact: a guarded route never answers a spelling that could be read as another path.
+    if (isAmbiguousTarget(req.url ?? '/')) return sendWebResponse(res, errorResponse(new GatehouseError('NOT_FOUND'))).then(() => undefined);
     const view = new NodeRequestView(req, gatehouse);
     const answer = check(view, view);
     // A verdict that is ready (nearly always) is settled now; the Promise is only what the API promises.
@@ -120,6 +124,13 @@ const CLIENT_ERROR_BODIES: Readonly<Record<string, readonly [number, string]>> =
   HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE'],
 };
 
+/**
+ * What a 405 for TRACE, TRACK or CONNECT outside `/auth` names in `Allow`: the
+ * methods the server does not refuse outright (the application's own routes
+ * decide among them).
+ */
+const APPLICATION_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
 /** Runs the application's handler so that a synchronous throw becomes a rejection, not a crashed process. */
 function runFallback(fallback: NonNullable<NodeServerOptions['fallback']>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => resolve(fallback(req, res)));
@@ -128,15 +139,15 @@ function runFallback(fallback: NonNullable<NodeServerOptions['fallback']>, req: 
 /**
  * A `node:http` server that routes `/auth/*` and `/.well-known/jwks.json` to Gatehouse and everything
  * else to `fallback`. Parser errors get a JSON answer too, never a stack.
- * TRACE, TRACK and CONNECT are refused with 405 on every path, the fallback's included.
+ * TRACE, TRACK and CONNECT are refused with 405 and `Allow` on every path, the fallback's included.
  */
 export function createNodeServer(gatehouse: Gatehouse, options: NodeServerOptions = {}): Server {
   const server = createServer({ maxHeaderSize: options.maxHeaderSizeBytes ?? 16 * 1024 }, (req, res) => {
     const path = req.url ?? '/';
-    const work = isRefusedMethod(req.method)
-      ? sendWebResponse(res, errorResponse(new GatehouseError('METHOD_NOT_ALLOWED')))
-      : isAuthPath(path)
+    const work = isAuthPath(path)
       ? handleAuthRequest(gatehouse, req, res)
+      : isRefusedMethod(req.method)
+      ? sendWebResponse(res, errorResponse(new GatehouseError('METHOD_NOT_ALLOWED', { headers: { allow: APPLICATION_METHODS } })))
       : options.fallback !== undefined
         ? runFallback(options.fallback, req, res)
         : sendWebResponse(res, errorResponse(new GatehouseError('NOT_FOUND')));

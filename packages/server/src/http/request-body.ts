@@ -13,11 +13,20 @@ export function isJSONContentType(value: string | null): boolean {
 }
 
 /**
+ * A 413 is answered before the body was read to its end: the rest of it is
+ * still on the connection, where it would be taken for the next request. So
+ * the connection ends with the answer, and says so.
+ */
+export function payloadTooLarge(): GatehouseError {
+  return new GatehouseError('PAYLOAD_TOO_LARGE', { headers: { connection: 'close' } });
+}
+
+/**
  * Reads a request body of at most `limitBytes` and parses it as JSON.
  * `required: false` accepts an empty body (returns undefined) for endpoints
  * that take none; a non-empty body must still be JSON.
  *
- * Errors: 415 `UNSUPPORTED_MEDIA_TYPE`, 413 `PAYLOAD_TOO_LARGE`, 400 `MALFORMED_JSON`.
+ * Errors: 415 `UNSUPPORTED_MEDIA_TYPE`, 413 `PAYLOAD_TOO_LARGE` (with `Connection: close`), 400 `MALFORMED_JSON`.
  */
 export async function readJSONBody(
   request: Request,
@@ -29,7 +38,7 @@ export async function readJSONBody(
   if (declaredLength !== null) {
     const n = Number(declaredLength);
     if (!Number.isSafeInteger(n) || n < 0) throw new GatehouseError('MALFORMED_JSON', { message: 'Invalid Content-Length.' });
-    if (n > options.limitBytes) throw new GatehouseError('PAYLOAD_TOO_LARGE');
+    if (n > options.limitBytes) throw payloadTooLarge();
   }
 
   const bytes = await readLimited(request, options.limitBytes);
@@ -66,7 +75,7 @@ async function readLimited(request: Request, limitBytes: number): Promise<Uint8A
     if (total > limitBytes) {
       // Stop reading at once: a client streaming gigabytes costs us only the limit.
       await reader.cancel().catch(() => undefined);
-      throw new GatehouseError('PAYLOAD_TOO_LARGE');
+      throw payloadTooLarge();
     }
     chunks.push(value);
   }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest } from '../support/raw-http.js';
+import { rawExchange, rawRequest } from '../support/raw-http.js';
 import type { TestBrowser, TestResponse } from '../support/test-browser.js';
-import { ALICE } from '../support/test-server.js';
+import { ALICE, APP_ORIGIN } from '../support/test-server.js';
 import { startAdapterServer, type AdapterName, type AdapterServer, type AppOptions } from './adapter-apps.js';
 
 const EVIL_ORIGIN = 'https://evil.example';
@@ -94,16 +94,69 @@ export function describeAdapter(adapter: AdapterName, options: AppOptions = {}):
         expect(wrongMethod.headers.get('allow')).toBe('POST');
       });
 
-      it('refuses TRACE with 405 (no cross-site tracing)', async () => {
-        const response = await rawRequest(server.baseURL, { method: 'TRACE', path: '/auth/me' });
-        expect(response.status).toBe(405);
-        expect(response.body.error.code).toBe('METHOD_NOT_ALLOWED');
+      it('refuses TRACE with 405 naming the route\'s methods in Allow (no cross-site tracing), and 404 on no route', async () => {
+        for (const [path, allow] of [['/auth/me', 'GET, HEAD'], ['/auth/login', 'POST'], ['/auth/sessions/abcdefghijklmnop', 'DELETE']] as const) {
+          const response = await rawRequest(server.baseURL, { method: 'TRACE', path });
+          expect([path, response.status, response.body.error.code, response.headers.allow]).toEqual([path, 405, 'METHOD_NOT_ALLOWED', allow]);
+        }
+        expect((await rawRequest(server.baseURL, { method: 'TRACE', path: '/auth/nope' })).status).toBe(404);
+      });
+
+      it('closes the connection after a 413 whose body it did not read, so the rest is never taken for a request', async () => {
+        // The body is shorter than its Content-Length: the second request's bytes would be read as the first one's body.
+        const oversized = `POST /auth/login HTTP/1.1\r\nHost: x\r\nOrigin: ${APP_ORIGIN}\r\nContent-Type: application/json\r\nContent-Length: 20000\r\n\r\n{"username":`;
+        const exchange = await rawExchange(server.baseURL, `${oversized}GET /auth/me HTTP/1.1\r\nHost: x\r\n\r\n`);
+        const [head] = exchange.text.split('\r\n\r\n');
+        expect(head).toMatch(/^HTTP\/1\.1 413 /);
+        expect(head).toMatch(/\r\nconnection: close\r\n/i);
+        expect(exchange.closedByServer).toBe(true);
+        expect(exchange.text.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
       });
 
       it('leaves paths that only start with "auth", and everything else, to the application', async () => {
         for (const path of ['/authority', '/api/public']) {
           const response = await server.browser().get(path);
           expect({ path, status: response.status, body: response.body }).toEqual({ path, status: 200, body: { public: true } });
+        }
+      });
+    });
+
+    describe('paths are exact', () => {
+      // Each could be read as /auth/me or a guarded /api route by something that normalises paths.
+      const SPELLINGS = [
+        '/auth/./me',
+        '/auth/%2e/me',
+        '/auth/%2E/me',
+        '/auth/sessions/%2e%2e/me',
+        '/auth/sessions/../me',
+        '/auth/x/.%2e/me',
+        '/auth/me/.',
+        '/auth//me',
+        '/auth/%252e/me',
+        '/auth/sessions%2f..%2fme',
+        '/auth/sessions%5c..%5cme',
+        '/api/../auth/me',
+        '/api/./private',
+        '/api/x/../private',
+        '/api/%2e%2e/api/private',
+        '/api/private/.',
+        '/api/admin/../private',
+        '/api/guest/%2e%2e/private',
+      ];
+      let cookie: string;
+      beforeAll(async () => {
+        cookie = (await signedIn()).cookieHeader('/');
+      });
+
+      it.each(SPELLINGS)('%s: 404 (or 400), never the route it normalises to', async (path) => {
+        const response = await rawRequest(server.baseURL, { method: 'GET', path, headers: { cookie, origin: APP_ORIGIN } });
+        expect([400, 404], `${response.status} ${response.text}`).toContain(response.status);
+        expect(response.text).not.toContain('alice');
+      });
+
+      it('the exact spellings still answer', async () => {
+        for (const path of ['/auth/me', '/auth/me?x=/./', '/api/private']) {
+          expect((await rawRequest(server.baseURL, { method: 'GET', path, headers: { cookie } })).status, path).toBe(200);
         }
       });
     });

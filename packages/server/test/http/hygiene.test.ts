@@ -87,11 +87,17 @@ describe('methods', () => {
     expect(anonymous.body).toBeNull();
   });
 
-  it.each(['/auth/me', '/auth/login', '/api/private'])('refuses TRACE %s with 405 and echoes nothing', async (path) => {
+  it.each([
+    ['/auth/me', 'GET, HEAD'],
+    ['/auth/login', 'POST'],
+    // Outside /auth the server cannot know the application's routes: Allow names every method it does not refuse.
+    ['/api/private', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS'],
+  ])('refuses TRACE %s with 405, Allow: %s, and echoes nothing', async (path, allow) => {
     const browser = await signedIn();
     const response = await rawRequest(server.baseURL, { method: 'TRACE', path, headers: credentials(browser) });
     expect(response.status).toBe(405);
     expect(response.body.error.code).toBe('METHOD_NOT_ALLOWED');
+    expect(response.headers.allow).toBe(allow);
     expect(response.text).not.toContain(browser.cookie(ACCESS));
   });
 
