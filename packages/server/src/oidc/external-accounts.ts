@@ -12,7 +12,7 @@ import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { PasswordHasher } from '../core/password.js';
 import { normalizeUsername } from '../core/username.js';
 import type { IdentityLink, IdentityStore } from '../store/identity-store.js';
-import type { Store, UserRecord } from '../store/store.js';
+import type { AuditNote, Store, UserRecord } from '../store/store.js';
 
 /** An identity a provider or login app vouched for. */
 export interface ExternalIdentity {
@@ -71,14 +71,11 @@ export class ExternalAccounts {
   }
 
   /** Links `identity` to `userId`; `IDENTITY_ALREADY_LINKED` when it belongs to another user. */
-  async link(userId: string, identity: ExternalIdentity): Promise<IdentityLink> {
-    return this.#store.linkIdentity({
-      issuer: identity.issuer,
-      subject: identity.subject,
-      userId,
-      providerId: identity.providerId,
-      createdAt: this.#clock.now(),
-    });
+  async link(userId: string, identity: ExternalIdentity, audit: AuditNote): Promise<IdentityLink> {
+    return this.#store.linkIdentity(
+      { issuer: identity.issuer, subject: identity.subject, userId, providerId: identity.providerId, createdAt: this.#clock.now() },
+      audit,
+    );
   }
 }
 

@@ -167,14 +167,12 @@ export function createLoginRoutes(deps: LoginRoutesDeps): {
     ) {
       throw new GatehouseError('UNAUTHENTICATED');
     }
-    await deps.accounts.link(intent.userId, {
-      issuer: identity.issuer,
-      subject: identity.subject,
-      providerId: provider.config.id,
-      preferredUsername: identity.preferredUsername,
-      email: identity.email,
-    });
-    await deps.audit({ at: now, type: 'identity_linked', userId: intent.userId, sessionId: intent.sessionId, ip: client.ip, detail: { provider: provider.config.id } });
+    await deps.accounts.link(
+      intent.userId,
+      { issuer: identity.issuer, subject: identity.subject, providerId: provider.config.id, preferredUsername: identity.preferredUsername, email: identity.email },
+      { type: 'identity_linked', ip: client.ip, userAgent: client.userAgent, detail: { provider: provider.config.id } },
+    );
+    deps.logger.info({ audit: 'identity_linked', userId: intent.userId, provider: provider.config.id }, 'audit');
   };
 
   return { providers, login, link, callback };

@@ -66,13 +66,15 @@ export function createLogoutRoutes(deps: LogoutRoutesDeps): { logout: Handler; b
     if (!(await deps.once.consume('logout-token', `${issuer} ${claims.jti}`, Math.max(rememberUntil, now + 1000)))) {
       throw new GatehouseError('LOGOUT_TOKEN_REPLAYED');
     }
+    // One audit event per ended session, committed with it.
     const ids = await store.revokeProviderSessions(
       { issuer, ...(claims.sid === null ? {} : { sid: claims.sid }), ...(claims.sub === null ? {} : { subject: claims.sub }) },
       'provider_logout',
       now,
+      { type: 'provider_logout', ip: client.ip, userAgent: null, detail: { provider: id } },
     );
     for (const sessionId of ids) deps.revocations.revokeSession(sessionId, now);
-    await deps.audit({ at: now, type: 'provider_logout', ip: client.ip, detail: { provider: id, sessions: ids.length } });
+    deps.logger.info({ audit: 'provider_logout', provider: id, sessions: ids.length }, 'audit');
     return jsonResponse(200, null);
   };
 

@@ -114,8 +114,18 @@ export class ProviderUser {
 
   constructor(readonly login: string) {}
 
-  async signIn(authorizationURL: string, gatehouseOrigin: string): Promise<URL> {
-    let url = authorizationURL;
+  /** Follows the provider from `authorizationURL` until it sends the browser back to Gatehouse. */
+  signIn(authorizationURL: string, gatehouseOrigin: string): Promise<URL> {
+    return this.#browse(authorizationURL, gatehouseOrigin);
+  }
+
+  /** Signs out at the provider (its end-session page, confirming "yes") and follows it back to Gatehouse. */
+  signOut(endSessionURL: string, gatehouseOrigin: string): Promise<URL> {
+    return this.#browse(endSessionURL, gatehouseOrigin);
+  }
+
+  async #browse(start: string, gatehouseOrigin: string): Promise<URL> {
+    let url = start;
     let method = 'GET';
     let body: URLSearchParams | undefined;
     for (let step = 0; step < 12; step++) {
@@ -143,15 +153,18 @@ export class ProviderUser {
         continue;
       }
       const html = await response.text();
-      const form = /<form[^>]*action="([^"]+)"[^>]*method="post"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
-      if (response.status !== 200 || form === null) throw new Error(`provider answered ${response.status} without a form at ${url}: ${html.slice(0, 300)}`);
+      const form = /<form([^>]*)>([\s\S]*?)<\/form>/i.exec(html);
+      const action = /action="([^"]+)"/i.exec(form?.[1] ?? '')?.[1];
+      if (response.status !== 200 || form === null || action === undefined) throw new Error(`provider answered ${response.status} without a form at ${url}: ${html.slice(0, 300)}`);
       const fields = new URLSearchParams();
       for (const input of (form[2] ?? '').matchAll(/<input[^>]*name="([^"]+)"(?:[^>]*value="([^"]*)")?[^>]*>/gi)) fields.set(input[1] ?? '', input[2] ?? '');
       if (fields.get('prompt') === 'login') {
         fields.set('login', this.login);
         fields.set('password', 'any password');
       }
-      url = new URL((form[1] ?? '').replaceAll('&amp;', '&'), url).href;
+      // The logout confirmation page: press "Yes, sign me out".
+      if (/name="logout"/.test(html)) fields.set('logout', 'yes');
+      url = new URL(action.replaceAll('&amp;', '&'), url).href;
       method = 'POST';
       body = fields;
     }

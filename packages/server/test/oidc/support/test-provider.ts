@@ -97,6 +97,11 @@ export async function startTestProvider(options: { readonly gatehouseOrigin: str
     // Profile and e-mail claims in the ID token itself, as many providers send them.
     conformIdTokenClaims: false,
     ttl: { AccessToken: options.accessTokenTtlSeconds ?? 3600, IdToken: 3600, Interaction: 600, Session: 3600, Grant: 3600, RefreshToken: 86400 },
+    // Gatehouse runs on loopback here, which the provider's SSRF guard refuses for back-channel calls: allow it, in tests only.
+    fetch(url: string, init: RequestInit & { dispatcher?: unknown }) {
+      const { dispatcher: _loopbackRefused, ...rest } = init;
+      return fetch(url, rest);
+    },
     renderError(ctx: { type: string; body: unknown }, out: Record<string, unknown>) {
       ctx.type = 'json';
       ctx.body = out;
