@@ -20,6 +20,7 @@ import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
 import { createOIDCRoutes } from './oidc/oidc-routes.js';
 import type { ProviderTokenSource } from './oidc/provider-tokens.js';
+import type { SignatureVerifier } from './signatures/verifier.js';
 import { openConfiguredStore } from './store/open-store.js';
 import type { AuditEvent, Store } from './store/store.js';
 
@@ -87,6 +88,14 @@ export interface Gatehouse {
    * provider is configured.
    */
   readonly providerTokens: ProviderTokenSource | undefined;
+  /**
+   * The verifier of signed requests (RFC 9421) for the `signatures` section:
+   * its keys, origins and window, nonces in {@link consumeOnce}. Hand it to
+   * `nodeSignatureGuard`, `expressSignatureGuard`, `fastifySignatureGuard` or
+   * `honoSignatureGuard`. Reading it without `signatures.keys` throws a
+   * `TypeError`, so a guard is never built that no request could pass.
+   */
+  readonly signatures: SignatureVerifier;
   /** Answers a request under `/auth/` or for `/.well-known/jwks.json`. Web-standard in and out; never throws. */
   handle(request: Request, client: ClientContext): Promise<Response>;
   /** Builds a guard for your own routes. */
@@ -187,6 +196,11 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   const guard = promised(createGuard(guardDeps));
   const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard });
   const consumeOnce: ConsumeOnce = shared?.consumeOnce ?? new StoreConsumeOnce(store, clock);
+  // Signed requests: the verifier's code is loaded only when clients that sign are configured.
+  const signatures =
+    config.signatures.keys.length === 0
+      ? null
+      : (await import('./signatures/from-config.js')).signatureVerifierFromConfig(config.signatures, consumeOnce, clock);
   const oidc = await createOIDCRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, revocations, once: consumeOnce, hasher, audit, guard });
   const jwks = createJWKSHandler(signingKeys);
 
@@ -228,6 +242,12 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     signingKeys,
     consumeOnce,
     providerTokens: oidc.providerTokens,
+    get signatures(): SignatureVerifier {
+      if (signatures === null) {
+        throw new TypeError('no signatures.keys are configured: list the clients that sign in the signatures section (docs/machine-access.md)');
+      }
+      return signatures;
+    },
     handle: (request, client) => {
       if (isJWKSURL(request.url)) return Promise.resolve(jwks(request));
       // OpenID Connect and login apps: a module of their own (src/oidc), beside the /auth routes.
