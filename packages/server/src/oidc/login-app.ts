@@ -54,8 +54,9 @@ export function createLoginAppRoutes(deps: LoginAppDeps): {
     appFor(id);
     const cors = corsHeaders(request, id);
     if (cors === null) throw new GatehouseError('ORIGIN_REJECTED');
+    // The allow-origin and credentials headers are added for every answer of this endpoint (oidc-routes.ts).
     return jsonResponse(204, null, {
-      headers: { ...cors, 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' },
+      headers: { 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' },
     });
   };
 

@@ -80,14 +80,21 @@ export async function createOIDCRoutes(deps: OIDCDeps): Promise<OIDCRoutes> {
         if (found.loginAppId !== null) cors = loginApp.corsHeaders(request, found.loginAppId);
         const handler = found.route[request.method as Method];
         if (handler === undefined) throw new GatehouseError('METHOD_NOT_ALLOWED', { headers: { allow: Object.keys(found.route).join(', ') } });
-        return await handler(request, client, found.id);
+        return withHeaders(await handler(request, client, found.id), cors);
       } catch (error) {
         if (!(error instanceof GatehouseError) || !error.expose) deps.logger.error({ err: error }, 'oidc request failed');
-        const response = errorResponse(error, { cookies: (error as { setCookies?: readonly string[] }).setCookies ?? [] });
-        // The login app's page must be able to read why it was refused.
-        for (const [name, value] of Object.entries(cors ?? {})) response.headers.set(name, value);
-        return response;
+        // The login app's page must be able to read why it was refused, too.
+        return withHeaders(errorResponse(error, { cookies: (error as { setCookies?: readonly string[] }).setCookies ?? [] }), cors);
       }
     },
   };
+}
+
+/** `response` with `headers` added (the login app's CORS headers, for its allowed page only). */
+function withHeaders(response: Response, headers: Readonly<Record<string, string>> | null): Response {
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (name === 'vary') response.headers.append(name, value);
+    else response.headers.set(name, value);
+  }
+  return response;
 }
