@@ -1,5 +1,6 @@
 import { AuthError, signOutReason, type AuthErrorCode, type SignOutReason } from './errors.js';
 import { createAuthFetch } from './auth-fetch.js';
+import { DEFAULT_CLAIMS_COOKIES, readClaimsCookie, type CookieClaims } from './claims-cookie.js';
 import { errorFromResponse, networkError, readJSON } from './http.js';
 import { createRefreshCoordinator, type LockManagerLike } from './refresh-coordinator.js';
 import { retryTransientRefresh } from './refresh-retry.js';
@@ -60,6 +61,8 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
 
   let state: AuthState;
   let session: SessionInfo | undefined;
+  // The session id the claims cookie named, until a server answer gives the full SessionInfo.
+  let claimedSessionId: string | undefined;
   let signedOutError: AuthError | undefined;
   let meInFlight: Promise<User> | undefined;
   let disposed = false;
@@ -97,10 +100,23 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     emit('authenticated', user);
   };
 
+  /**
+   * Enter the signed-in state from the claims cookie of a split-cookie server,
+   * without a request. The refresh is planned by the token's own `exp`.
+   */
+  const signedInFromCookie = (claims: CookieClaims) => {
+    claimedSessionId = claims.sessionId;
+    signedOutError = undefined;
+    timer?.schedule(Math.max(claims.expiresAtMs, Date.now() + MIN_PLANNED_LIFETIME_MS));
+    setState(claims.user);
+    emit('authenticated', claims.user);
+  };
+
   /** Leave the signed-in state. `announce` tells the other tabs (false when they told us). */
   const signedOut = (reason: SignOutReason, error: AuthError | undefined, announce: boolean) => {
     const previous = state;
     session = undefined;
+    claimedSessionId = undefined;
     signedOutError = error ?? new AuthError('UNAUTHENTICATED', 'Not signed in.', { status: 401 });
     timer?.cancel();
     setState(null);
@@ -226,9 +242,21 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     return meInFlight;
   };
 
+  const readCookies = options.readCookies ?? defaultReadCookies;
+  const claimsCookies = options.claimsCookieName === undefined ? DEFAULT_CLAIMS_COOKIES : [options.claimsCookieName];
+
   const getUser = (): Promise<User> => {
     if (state != null) return Promise.resolve(state);
     if (state === null && meInFlight === undefined) return Promise.reject(signedOutError);
+    if (state === undefined && meInFlight === undefined) {
+      // A split-cookie server says who is signed in through a readable cookie: no /auth/me at start-up.
+      // An expired token there says nothing about the session: ask the server, which refreshes.
+      const claims = readClaimsCookie(readCookies(), claimsCookies);
+      if (claims !== undefined && claims.expiresAtMs > Date.now()) {
+        signedInFromCookie(claims);
+        return Promise.resolve(claims.user);
+      }
+    }
     return loadMe();
   };
 
@@ -278,7 +306,7 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
     },
     async revokeSession(id) {
       await call<null>('DELETE', `sessions/${encodeURIComponent(id)}`);
-      if (session !== undefined && id === session.id) signedOut('logout', undefined, true);
+      if (id === (session?.id ?? claimedSessionId)) signedOut('logout', undefined, true);
     },
     async revokeAll(password) {
       await call<null>('POST', 'sessions/revoke-all', { password });

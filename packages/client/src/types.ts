@@ -67,19 +67,30 @@ export interface AuthClientOptions {
   readonly xsrfHeaderName?: string;
   /** Refresh this long before the access token expires (plus jitter). Default 30; `false` turns proactive refresh off. */
   readonly refreshLeadSeconds?: number | false;
-  /** Reads the page's cookies (for the XSRF token). Default: `document.cookie`. */
+  /** Reads the page's cookies (for the XSRF token and the claims cookie). Default: `document.cookie`. */
   readonly readCookies?: () => string;
+  /**
+   * The readable claims cookie of a server with `cookies.accessToken: "split"`.
+   * Default: `__Host-gh_claims`, then `gh_claims` (the server's defaults).
+   */
+  readonly claimsCookieName?: string;
 }
 
 /** The client `createAuthClient` returns. */
 export interface AuthClient {
   /** `undefined` until the first answer, then `null` (signed out) or the user. */
   readonly state: AuthState;
-  /** The current session's id and expiry times, once known. */
+  /**
+   * The current session's id and expiry times, once a server answer (login,
+   * refresh, `/auth/me`) has said them; undefined while the user is known only
+   * from the claims cookie.
+   */
   readonly session: SessionInfo | undefined;
   /**
-   * The signed-in user. The first call asks `GET /auth/me`; callers that
-   * arrive while it is in flight share that one request, later callers get the
+   * The signed-in user. The first call asks `GET /auth/me`, unless a
+   * split-cookie server's claims cookie names an unexpired access token: then
+   * it answers from that cookie, without a request. Callers that arrive while
+   * `/auth/me` is in flight share that one request, later callers get the
    * remembered answer. Rejects with an {@link AuthError} (a 401 code such as
    * `UNAUTHENTICATED`) when no one is signed in.
    */

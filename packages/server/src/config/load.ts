@@ -39,6 +39,7 @@ export const ENVIRONMENT_VARIABLES: readonly (readonly [string, string, Kind])[]
   ['GATEHOUSE_REFRESH_GRACE_SECONDS', 'session.refreshGraceSeconds', 'number'],
   ['GATEHOUSE_COOKIE_SAME_SITE', 'cookies.sameSite', 'string'],
   ['GATEHOUSE_COOKIE_REFRESH_PATH', 'cookies.refreshPath', 'string'],
+  ['GATEHOUSE_COOKIE_ACCESS_TOKEN', 'cookies.accessToken', 'string'],
   ['GATEHOUSE_REDIS_URL', 'redis.url', 'string'],
   ['GATEHOUSE_REDIS_KEY_PREFIX', 'redis.keyPrefix', 'string'],
   ['GATEHOUSE_REVOCATION_MAX_STALENESS_SECONDS', 'revocation.maxStalenessSeconds', 'number'],

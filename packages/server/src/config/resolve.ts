@@ -14,6 +14,12 @@ export interface CookieConfig {
   readonly secure: boolean;
   readonly sameSite: 'Lax' | 'Strict';
   readonly accessName: string;
+  /**
+   * `split`: the access token travels as two cookies, `claimsName` (header and
+   * payload, readable by JavaScript) and `accessName` (the signature, HttpOnly).
+   */
+  readonly accessToken: 'whole' | 'split';
+  readonly claimsName: string;
   readonly refreshName: string;
   readonly refreshPath: '/auth' | '/';
   readonly anonymousName: string;
@@ -188,6 +194,8 @@ export function resolveConfig(
     secure,
     sameSite: c.cookies.sameSite === 'strict' ? 'Strict' : 'Lax',
     accessName: c.cookies.accessName ?? prefixed('__Host-', 'gh_access'),
+    accessToken: c.cookies.accessToken,
+    claimsName: c.cookies.claimsName ?? prefixed('__Host-', 'gh_claims'),
     refreshName:
       c.cookies.refreshName ?? prefixed(c.cookies.refreshPath === '/' ? '__Host-' : '__Secure-', 'gh_refresh'),
     refreshPath: c.cookies.refreshPath,
@@ -196,6 +204,7 @@ export function resolveConfig(
   };
   for (const [field, name] of [
     ['cookies.accessName', cookies.accessName],
+    ['cookies.claimsName', cookies.claimsName],
     ['cookies.refreshName', cookies.refreshName],
     ['cookies.anonymousName', cookies.anonymousName],
     ['cookies.csrfName', cookies.csrfName],
@@ -209,10 +218,10 @@ export function resolveConfig(
       `cookies.refreshName: a __Host- cookie must have Path=/; set cookies.refreshPath to "/" or use __Secure-${fromWhere(sources, 'cookies.refreshName', 'cookies.refreshPath')}`,
     );
   }
-  const names = [cookies.accessName, cookies.refreshName, cookies.anonymousName, cookies.csrfName];
+  const names = [cookies.accessName, cookies.claimsName, cookies.refreshName, cookies.anonymousName, cookies.csrfName];
   if (new Set(names).size !== names.length) {
     problems.push(
-      `cookies: every cookie needs its own name${fromWhere(sources, 'cookies.accessName', 'cookies.refreshName', 'cookies.anonymousName', 'cookies.csrfName')}`,
+      `cookies: every cookie needs its own name${fromWhere(sources, 'cookies.accessName', 'cookies.claimsName', 'cookies.refreshName', 'cookies.anonymousName', 'cookies.csrfName')}`,
     );
   }
 

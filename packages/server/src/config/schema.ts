@@ -144,9 +144,15 @@ export const configSchema = z
         csrfName: cookieName.default('XSRF-TOKEN'),
         /** `/auth` keeps the refresh cookie off API requests; `/` is needed for transparent refresh. */
         refreshPath: z.enum(['/auth', '/']).default('/auth'),
+        /**
+         * `whole`: the access token in one HttpOnly cookie. `split`: its header and payload in a
+         * cookie JavaScript can read (`claimsName`), its signature in the HttpOnly access cookie.
+         */
+        accessToken: z.enum(['whole', 'split']).default('whole'),
+        claimsName: cookieName.optional(),
       })
       .strict()
-      .default({ sameSite: 'lax', csrfName: 'XSRF-TOKEN', refreshPath: '/auth' }),
+      .default({ sameSite: 'lax', csrfName: 'XSRF-TOKEN', refreshPath: '/auth', accessToken: 'whole' }),
     csrf: z
       .object({
         headerName: z

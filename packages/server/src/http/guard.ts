@@ -8,7 +8,7 @@ import type { KeyRing } from '../core/keys.js';
 import type { RevocationList } from '../core/revocation-list.js';
 import { readCookie } from './cookies.js';
 import { isTrustedRequestOrigin, type HeaderReader } from './request-origin.js';
-import { sessionCookieMaxAgeSeconds, type SessionCookies } from './session-cookies.js';
+import { readAccessToken, sessionCookieMaxAgeSeconds, type SessionCookies } from './session-cookies.js';
 
 /** The verified identity a guarded handler receives. */
 export interface Auth {
@@ -101,7 +101,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
   if (transparentRefresh && config.cookies.refreshPath !== '/') {
     throw new TypeError('transparentRefresh needs cookies.refreshPath set to "/" so the refresh cookie reaches guarded routes');
   }
-  const { accessName, refreshName, anonymousName, csrfName } = config.cookies;
+  const { refreshName, anonymousName, csrfName } = config.cookies;
   const headerName = config.csrfHeaderName;
 
   const csrfPasses = (request: GuardRequest, cookieHeader: string | null, binding: CSRFBinding): boolean => {
@@ -128,7 +128,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
       const claims = await tokens.check(issued.accessToken);
       if (!claims.ok) return fail('TOKEN_INVALID');
       const maxAge = sessionCookieMaxAgeSeconds(issued.session, deps.clock.now());
-      return authorize(toAuth(claims.claims, 'cookie'), [deps.cookies.access(issued.accessToken, maxAge), deps.cookies.refresh(issued.refreshToken, maxAge)]);
+      return authorize(toAuth(claims.claims, 'cookie'), [...deps.cookies.access(issued.accessToken, maxAge), deps.cookies.refresh(issued.refreshToken, maxAge)]);
     } catch (error) {
       if (isGatehouseError(error) && error.status === 401) return { ok: false, error, setCookies: deps.cookies.clearSession() };
       throw error;
@@ -179,7 +179,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
       return result instanceof Promise ? result.then(judgeBearer) : judgeBearer(result);
     }
     const cookieHeader = request.headers.get('cookie');
-    const accessToken = readCookie(cookieHeader, accessName);
+    const accessToken = readAccessToken(cookieHeader, config.cookies); // one cookie, or the split pair joined
     if (accessToken === undefined) return withoutAccessToken(request, cookieHeader, client);
     const result = tokens.check(accessToken);
     return result instanceof Promise

@@ -15,7 +15,7 @@ import type { RevocationList } from '../core/revocation-list.js';
 import { readCookie } from '../http/cookies.js';
 import type { GuardOutcome, GuardRequest } from '../http/guard.js';
 import { jsonResponse } from '../http/responses.js';
-import { sessionCookieMaxAgeSeconds, type SessionCookies } from '../http/session-cookies.js';
+import { readAccessToken, sessionCookieMaxAgeSeconds, type SessionCookies } from '../http/session-cookies.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import type { ProviderSessionStore } from '../store/provider-session-store.js';
 import type { AuditEvent, Store } from '../store/store.js';
@@ -47,7 +47,7 @@ export type Handler = (request: Request, client: ClientContext, param: string) =
 export function newSessionCookies(deps: Pick<OIDCDeps, 'cookies' | 'clock'>, issued: IssuedSession): string[] {
   const now = deps.clock.now();
   const maxAge = sessionCookieMaxAgeSeconds(issued.session, now);
-  const list = [deps.cookies.access(issued.accessToken, maxAge), deps.cookies.refresh(issued.refreshToken, maxAge)];
+  const list = [...deps.cookies.access(issued.accessToken, maxAge), deps.cookies.refresh(issued.refreshToken, maxAge)];
   if (issued.csrfToken !== undefined) list.push(deps.cookies.csrf(issued.csrfToken, Math.floor((issued.session.absoluteExpiresAt - now) / 1000)));
   return list;
 }
@@ -60,7 +60,7 @@ export function redirectTo(location: string, cookies: readonly string[]): Respon
 /** The session this browser's cookies name: the access token's, or (once it expired) the refresh token's. */
 export async function cookieSessionId(deps: Pick<OIDCDeps, 'config' | 'tokens' | 'auth'>, request: Request): Promise<string | null> {
   const header = request.headers.get('cookie');
-  const access = readCookie(header, deps.config.cookies.accessName);
+  const access = readAccessToken(header, deps.config.cookies); // one cookie, or the split pair joined
   if (access !== undefined) {
     const result = await deps.tokens.verify(access);
     if (result.ok) return result.claims.sid;

@@ -83,6 +83,8 @@ describe('defaults', () => {
       secure: true,
       sameSite: 'Lax',
       accessName: '__Host-gh_access',
+      accessToken: 'whole',
+      claimsName: '__Host-gh_claims',
       refreshName: '__Secure-gh_refresh',
       refreshPath: '/auth',
       anonymousName: '__Host-gh_anon',
@@ -184,6 +186,7 @@ describe('sources and precedence', () => {
       GATEHOUSE_PUBLIC_ORIGIN: ['http://localhost:9000', 'http://localhost:9000'],
       GATEHOUSE_COOKIE_SAME_SITE: ['strict', 'strict'],
       GATEHOUSE_COOKIE_REFRESH_PATH: ['/', '/'],
+      GATEHOUSE_COOKIE_ACCESS_TOKEN: ['split', 'split'],
       GATEHOUSE_LOG_LEVEL: ['warn', 'warn'],
       GATEHOUSE_BODY_LIMIT_BYTES: ['2048', 2048],
       GATEHOUSE_SECRET_FILE: ['secret.txt', 'secret.txt'],
@@ -275,6 +278,7 @@ function loadWithProbe(env: Record<string, string>): Map<string, unknown> {
     ['signing.keysFile', config.signing.keysFile === undefined ? undefined : config.signing.keysFile.slice(cwd.length + 1)],
     ['cookies.sameSite', config.cookies.sameSite.toLowerCase()],
     ['cookies.refreshPath', config.cookies.refreshPath],
+    ['cookies.accessToken', config.cookies.accessToken],
     ['redis.url', config.redis.url],
     ['redis.keyPrefix', config.redis.keyPrefix],
     ['revocation.maxStalenessSeconds', config.revocation.maxStalenessSeconds],
@@ -394,7 +398,7 @@ describe('invalid values name the field and where the value came from', () => {
 
   it('allowInsecureHttp drops Secure and the cookie prefixes', () => {
     const config = load({ overrides: { publicOrigin: 'http://app.internal', allowInsecureHttp: true } });
-    expect(config.cookies).toMatchObject({ secure: false, accessName: 'gh_access', refreshName: 'gh_refresh', anonymousName: 'gh_anon' });
+    expect(config.cookies).toMatchObject({ secure: false, accessName: 'gh_access', claimsName: 'gh_claims', refreshName: 'gh_refresh', anonymousName: 'gh_anon' });
     // An explicitly prefixed name cannot work without Secure.
     const file = writeJSON(join(cwd, DEFAULT_CONFIG_FILE), {
       publicOrigin: 'http://app.internal',
@@ -410,6 +414,7 @@ describe('invalid values name the field and where the value came from', () => {
     expect(load({ overrides: { 'cookies.refreshPath': '/' } }).cookies.refreshName).toBe('__Host-gh_refresh');
     expect(configErrorOf(() => load({ overrides: { 'cookies.refreshName': '__Host-r' } })).message).toMatch(/cookies\.refreshName: a __Host- cookie must have Path=\//);
     expect(configErrorOf(() => load({ overrides: { 'cookies.accessName': 'XSRF-TOKEN' } })).message).toMatch(/cookies: every cookie needs its own name/);
+    expect(configErrorOf(() => load({ overrides: { 'cookies.claimsName': '__Host-gh_access' } })).message).toMatch(/cookies: every cookie needs its own name/);
     expect(configErrorOf(() => load({ overrides: { 'cookies.csrfName': 'bad name;' } })).message).toMatch(/cookies\.csrfName: must be a valid cookie name/);
   });
 
@@ -557,7 +562,7 @@ describe('docs/configuration.md matches the code', () => {
   it('the schema has the fields this test expects to walk', () => {
     expect(fields).toContain('accessToken.ttlSeconds');
     expect(fields).toContain('database.path');
-    expect(fields).toHaveLength(53);
+    expect(fields).toHaveLength(55);
   });
 
   // The oidc lists are documented entry field by entry field (gateway routes are documented in gateway.md).

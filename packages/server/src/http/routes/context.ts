@@ -17,7 +17,7 @@ import type { Auth, GuardOutcome, GuardRequest } from '../guard.js';
 import { readJSONBody } from '../request-body.js';
 import { isTrustedRequestOrigin } from '../request-origin.js';
 import { noContent } from '../responses.js';
-import { sessionCookieMaxAgeSeconds, type SessionCookies } from '../session-cookies.js';
+import { readAccessToken, sessionCookieMaxAgeSeconds, type SessionCookies } from '../session-cookies.js';
 
 export interface AuthRoutesDeps {
   readonly config: GatehouseConfig;
@@ -63,7 +63,7 @@ export function sessionView(session: SessionRecord, accessTokenExpiresAt: number
 export function sessionCookies(deps: AuthRoutesDeps, issued: IssuedSession, csrfToken: string | undefined): string[] {
   const now = deps.clock.now();
   const maxAge = sessionCookieMaxAgeSeconds(issued.session, now);
-  const list = [deps.cookies.access(issued.accessToken, maxAge), deps.cookies.refresh(issued.refreshToken, maxAge)];
+  const list = [...deps.cookies.access(issued.accessToken, maxAge), deps.cookies.refresh(issued.refreshToken, maxAge)];
   if (csrfToken !== undefined) list.push(deps.cookies.csrf(csrfToken, Math.floor((issued.session.absoluteExpiresAt - now) / 1000)));
   return list;
 }
@@ -98,7 +98,7 @@ export async function requireAuth(deps: AuthRoutesDeps, request: Request, client
 /** The session this browser's cookies name: the access token's, or (once it expired) the refresh token's. */
 export async function cookieSessionId(deps: AuthRoutesDeps, request: Request): Promise<string | null> {
   const cookieHeader = request.headers.get('cookie');
-  const access = readCookie(cookieHeader, deps.config.cookies.accessName);
+  const access = readAccessToken(cookieHeader, deps.config.cookies);
   if (access !== undefined) {
     const result = await deps.tokens.verify(access);
     if (result.ok) return result.claims.sid;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mintCSRFToken } from '../../core/csrf.js';
 import { readCookie } from '../cookies.js';
 import { jsonResponse } from '../responses.js';
-import { ANONYMOUS_COOKIE_MAX_AGE_SECONDS } from '../session-cookies.js';
+import { ANONYMOUS_COOKIE_MAX_AGE_SECONDS, readAccessToken } from '../session-cookies.js';
 import type { RouteHandler } from './context.js';
 
 const ANONYMOUS_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -14,7 +14,7 @@ const ANONYMOUS_ID = /^[A-Za-z0-9_-]{22}$/;
 export const csrf: RouteHandler = async (deps, request, client) => {
   const { config, cookies, keys } = deps;
   const cookieHeader = request.headers.get('cookie');
-  const access = readCookie(cookieHeader, config.cookies.accessName);
+  const access = readAccessToken(cookieHeader, config.cookies);
   if (access !== undefined && request.headers.get('authorization') === null) {
     const outcome = await deps.guard(request, client);
     if (outcome.ok && outcome.auth !== null) {
