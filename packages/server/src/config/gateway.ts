@@ -178,7 +178,8 @@ function pathOverlaps(a: string, b: string): boolean {
 /** The parsed section in its resolved shape. */
 export function toGatewayConfig(parsed: z.output<typeof gatewaySchema>): GatewayConfig {
   return {
-    routes: parsed.routes.map((r) => ({ ...r, upstream: r.upstream })),
+    // `upstream` is always present in the resolved shape, undefined when absent.
+    routes: parsed.routes.map((route) => ({ ...route, upstream: route.upstream })),
     identity: parsed.identity,
     decisionPath: parsed.decisionPath,
   };

@@ -22,7 +22,11 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void | 
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
-  /** Needed by routes with `forward: "provider-token"`; the OpenID Connect module provides it. */
+  /**
+   * Where routes with `forward: "provider-token"` get the provider's access
+   * token. Default: `gatehouse.providerTokens`, present when OpenID Connect
+   * providers are configured.
+   */
   readonly providerTokens?: ProviderTokenSource;
 }
 
@@ -64,17 +68,19 @@ export async function createGateway(gatehouse: Gatehouse, options: GatewayOption
     gatehouse.signingKeys === null
       ? null
       : new IdentityTokens(gatehouse.signingKeys, { issuer: config.accessToken.issuer, ttlSeconds: settings.identity.ttlSeconds }, gatehouse.clock);
+  // OpenID Connect sign-in keeps the provider's tokens; a route may forward them instead of an identity.
+  const providerTokens = options.providerTokens ?? gatehouse.providerTokens;
   const routes: ActiveRoute[] = settings.routes.map((route, index) => ({
     config: route,
     guard: gatehouse.guard({ roles: route.roles, allowAnonymous: route.auth === 'optional' }),
-    credentials: credentialResolver(route, index, { identities, providerTokens: options.providerTokens }),
+    credentials: credentialResolver(route, index, { identities, providerTokens }),
+    headerRules: { csrfHeaderName: config.csrfHeaderName, cookies: route.cookies },
   }));
   const table = new RouteTable(routes);
   const pools = new UpstreamPools();
   const publicURL = new URL(config.publicOrigin);
   const proto = publicURL.protocol.slice(0, -1);
   const host = publicURL.host;
-  const forwarding = { csrfHeaderName: config.csrfHeaderName };
   const decide = settings.decisionPath === undefined ? undefined : createDecisionHandler(gatehouse, table, settings.decisionPath);
   const tunnels = new WebSocketTunnels(gatehouse, table, pools, { proto, host });
 
@@ -109,7 +115,7 @@ export async function createGateway(gatehouse: Gatehouse, options: GatewayOption
       prefix: route.config.stripPrefix ? route.config.prefix : undefined,
       authorization,
     };
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers, { ...forwarding, cookies: route.config.cookies }, facts);
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.headers, route.headerRules, facts);
     try {
       await pools.forward(req, res, { route: route.config, path: upstreamTarget(route.config, target), headers, setCookies: outcome.setCookies });
     } catch (error) {

@@ -8,6 +8,8 @@ export interface ActiveRoute {
   readonly config: GatewayRoute;
   readonly guard: Guard;
   readonly credentials: CredentialResolver;
+  /** What `upstreamRequestHeaders` needs of the route, built once. */
+  readonly headerRules: { readonly csrfHeaderName: string; readonly cookies: readonly string[] };
 }
 
 /**

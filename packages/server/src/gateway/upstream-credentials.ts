@@ -6,13 +6,9 @@ import type { IdentityTokens } from './identity-token.js';
 /**
  * Where a route with `forward: "provider-token"` gets what it sends upstream:
  * the access token of the OpenID provider the user signed in with, kept and
- * refreshed on the server. The OpenID Connect module implements it and hands
- * it to `createGateway`; the gateway only asks.
- *
- * @example
- * ```ts
- * const gateway = await createGateway(gatehouse, { providerTokens: oidc.providerTokens });
- * ```
+ * refreshed on the server. The OpenID Connect module implements it
+ * (`gatehouse.providerTokens`, which `createGateway` uses by default); the
+ * gateway only asks.
  */
 export interface ProviderTokenSource {
   /**

@@ -101,7 +101,7 @@ export class WebSocketTunnels {
     const headers = upstreamRequestHeaders(
       req.rawHeaders,
       req.headers,
-      { csrfHeaderName: config.csrfHeaderName, cookies: route.config.cookies },
+      route.headerRules,
       { clientIP: view.ip, ...this.#facts, prefix: route.config.stripPrefix ? route.config.prefix : undefined, authorization },
     );
     const openedAtSeconds = Math.floor(this.#gatehouse.clock.now() / 1000);

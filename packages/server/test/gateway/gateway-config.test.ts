@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { GatehouseError } from '../../src/core/errors.js';
-import { startGatewayServer } from './gateway-support.js';
+import { startGatewayServer, TestUpstream } from './gateway-support.js';
 
 const SECRET = 'Xq3vN8rT1wZ5yB7mK2pD9sF4hJ6lC0gA-gateway-test';
 const BASE: ConfigInput = { secret: SECRET, signing: { algorithm: 'EdDSA' } };
@@ -146,6 +146,36 @@ describe('createGateway', () => {
     );
     expect(failed).toBeInstanceOf(GatehouseError);
     expect((failed as GatehouseError).message).toContain('gateway.routes.0.forward: "provider-token" needs an OpenID Connect provider');
+  });
+});
+
+describe('forward: "provider-token" (the seam for OpenID Connect)', () => {
+  it('sends what the provider token source gives for the session, and refuses when it has none', async () => {
+    const upstream = await TestUpstream.start();
+    const server = await startGatewayServer(
+      routes({ prefix: '/provider', upstream: upstream.url, audience: 'provider-api', forward: 'provider-token' }, { prefix: '/nobody', upstream: upstream.url, audience: 'x', forward: 'provider-token' }),
+      {
+        providerTokens: {
+          authorization: async (auth, route) => {
+            if (route.prefix === '/nobody') throw new GatehouseError('UNAUTHENTICATED');
+            return `Bearer provider-token-of-${auth.sessionId}`;
+          },
+        },
+      },
+    );
+    try {
+      const alice = await server.signedIn();
+      const me = await alice.get('/auth/me');
+      const res = await alice.get('/provider/x');
+      expect(res.status).toBe(200);
+      expect(res.body.headers.authorization).toBe(`Bearer provider-token-of-${me.body.session.id}`);
+      const refused = await alice.get('/nobody/x');
+      expect(refused.status).toBe(401);
+      expect(upstream.received).toHaveLength(1);
+    } finally {
+      await server.close();
+      await upstream.close();
+    }
   });
 });
 
