@@ -7,7 +7,7 @@ import { mintCSRFToken } from './csrf.js';
 import { GatehouseError } from './errors.js';
 import type { KeyRing } from './keys.js';
 import type { LoginThrottle } from './login-throttle.js';
-import { checkPasswordPolicy, type PasswordHasher } from './password.js';
+import { checkPasswordPolicy, serviceContextWords, type PasswordHasher } from './password.js';
 import { rotateRefreshToken } from './refresh-rotation.js';
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken } from './refresh-token.js';
 import type { RevocationList } from './revocation-list.js';
@@ -66,9 +66,12 @@ const MAX_USER_AGENT_LENGTH = 256;
  */
 export class AuthService {
   readonly #d: AuthServiceDeps;
+  /** Words no new password may be built on besides the username (ASVS 6.2.11). */
+  readonly #contextWords: readonly string[];
 
   constructor(deps: AuthServiceDeps) {
     this.#d = deps;
+    this.#contextWords = serviceContextWords(deps.config.publicOrigin);
   }
 
   /**
@@ -270,7 +273,7 @@ export class AuthService {
   /** Creates a user after applying the username rules and password policy. */
   async createUser(input: { username: string; password: string; roles?: readonly string[] }): Promise<UserRecord> {
     const username = normalizeUsername(input.username);
-    checkPasswordPolicy(input.password, { username });
+    checkPasswordPolicy(input.password, { username, contextWords: this.#contextWords });
     const passwordHash = await this.#d.hasher.hash(input.password);
     const note = this.#note('user_created', null, { username });
     const user = await this.#d.store.createUser(
@@ -284,7 +287,7 @@ export class AuthService {
   /** Replaces the password and ends every session of the user. */
   async setPassword(username: string, password: string): Promise<string[]> {
     const user = await this.#requireUser(username);
-    checkPasswordPolicy(password, { username: user.username });
+    checkPasswordPolicy(password, { username: user.username, contextWords: this.#contextWords });
     const hash = await this.#d.hasher.hash(password);
     const now = this.#d.clock.now();
     const note = this.#note('password_changed', null);

@@ -64,20 +64,62 @@ function policyError(message: string): GatehouseError {
   return new GatehouseError('PASSWORD_POLICY', { message });
 }
 
+/** What a password is checked against besides itself: words an attacker would try first for this account. */
+export interface PasswordContext {
+  /** The account's username. */
+  readonly username?: string;
+  /** Words specific to the service: its name, its host (see {@link serviceContextWords}). */
+  readonly contextWords?: readonly string[];
+}
+
+/** The product's own name: the first word tried against any Gatehouse account. */
+const PRODUCT_NAME = 'gatehouse';
+
 /**
- * Enforces the password policy of NIST SP 800-63B: length 8–128 code points
- * after NFKC, not the username, not a commonly breached password. No
- * composition rules (they make passwords worse, not better). Messages are safe
- * to show and never contain the password.
+ * The context words of a service reached at `publicOrigin` (ASVS 5.0 6.2.11):
+ * the product name, the host, and each part of the host name of four or more
+ * letters (`app.acme-shop.com` gives `app.acme-shop.com` and `acme-shop`).
+ *
+ * @example
+ * ```ts
+ * serviceContextWords('https://notes.acme.com'); // ['gatehouse', 'notes.acme.com', 'notes', 'acme']
+ * ```
+ */
+export function serviceContextWords(publicOrigin: string): string[] {
+  const host = new URL(publicOrigin).hostname.replace(/^\[|\]$/g, '');
+  const labels = host.split('.').filter((label) => label.length >= 4 && !/^\d+$/.test(label));
+  return [...new Set([PRODUCT_NAME, host, ...labels])];
+}
+
+function fold(text: string): string {
+  return text.normalize('NFKC').toLowerCase().trim();
+}
+
+/** What is left of `folded` once every context word is taken out, longest words first. */
+function withoutContextWords(folded: string, words: readonly string[]): string {
+  let rest = folded;
+  for (const word of [...words].sort((a, b) => b.length - a.length)) if (word !== '') rest = rest.split(word).join('');
+  return rest;
+}
+
+/**
+ * Enforces the password policy of NIST SP 800-63B and ASVS 5.0 6.2: length
+ * 8–128 code points after NFKC, not a commonly breached password, and not
+ * built on context words (6.2.11): the username, the product name, the
+ * service's host. A password may contain them, but what is left without them
+ * must itself be long enough and not a common password, so `alice2026!`,
+ * `Gatehouse123` and `gatehousepassword` are refused while a passphrase that
+ * mentions the service passes. No composition rules (they make passwords
+ * worse, not better). Messages are safe to show and never contain the password.
  *
  * @throws GatehouseError `PASSWORD_POLICY` explaining what to change.
  * @example
  * ```ts
- * checkPasswordPolicy(body.password, { username }); // throws or returns
+ * checkPasswordPolicy(body.password, { username, contextWords: serviceContextWords(config.publicOrigin) });
  * const hash = await hasher.hash(body.password);
  * ```
  */
-export function checkPasswordPolicy(password: string, context: { username?: string } = {}): void {
+export function checkPasswordPolicy(password: string, context: PasswordContext = {}): void {
   if (typeof password !== 'string') throw policyError('The password must be a string.');
   const normalized = boundedNormalize(password);
   if (normalized === null) {
@@ -87,12 +129,20 @@ export function checkPasswordPolicy(password: string, context: { username?: stri
     throw policyError(`The password is too short: use at least ${PASSWORD_MIN_LENGTH} characters. A few unrelated words make a good one.`);
   }
   const folded = normalized.toLowerCase();
-  const username = context.username;
-  if (typeof username === 'string' && username !== '' && folded === username.normalize('NFKC').toLowerCase().trim()) {
+  const username = typeof context.username === 'string' ? fold(context.username) : '';
+  if (username !== '' && folded === username) {
     throw policyError('The password must not be the same as the username.');
   }
   if (COMMON_PASSWORDS.has(folded)) {
     throw policyError('This password is one of the most commonly used and is tried first by attackers; choose another.');
+  }
+  const words = [username, PRODUCT_NAME, ...(context.contextWords ?? []).map(fold)];
+  const rest = withoutContextWords(folded, words);
+  if (rest !== folded && (codePointLength(rest) < PASSWORD_MIN_LENGTH || COMMON_PASSWORDS.has(rest))) {
+    throw policyError(
+      `The password is built on the username, the service's name or its address, which attackers try first: ` +
+        `it needs at least ${PASSWORD_MIN_LENGTH} other characters, not a common password.`,
+    );
   }
 }
 

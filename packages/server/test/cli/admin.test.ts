@@ -124,8 +124,16 @@ describe('user add', () => {
   });
 
   it('refuses a weak password and creates nobody', async () => {
-    // Too short, a common password, and the username itself (checked after normalisation).
-    for (const [username, password] of [['carol', 'short'], ['carol', 'Password123'], ['carolcarol', 'CarolCarol']] as const) {
+    // Too short, a common password, the username itself (checked after normalisation), and passwords built on
+    // context words (ASVS 6.2.11): the username, the product name, the service's host (publicOrigin http://localhost:8080).
+    for (const [username, password] of [
+      ['carol', 'short'],
+      ['carol', 'Password123'],
+      ['carolcarol', 'CarolCarol'],
+      ['carol', 'Carol2026!!'],
+      ['carol', 'Gatehouse2026'],
+      ['carol', 'localhost!2026'],
+    ] as const) {
       const result = await run(['user', 'add', username, '--password-stdin'], { stdin: `${password}\n` });
       expect(result.code, password).toBe(1);
       expect(result.stderr).toMatch(/^gatehouse: PASSWORD_POLICY: /);
@@ -175,11 +183,13 @@ describe('user set-password', () => {
     await expect(signIn(gatehouse, newPassword)).resolves.toMatchObject({ userId: before.userId });
   });
 
-  it('applies the password policy', async () => {
+  it('applies the password policy, context words included', async () => {
     await addAlice();
-    const result = await run(['user', 'set-password', 'alice', '--password-stdin'], { stdin: 'alice\n' });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/PASSWORD_POLICY/);
+    for (const password of ['alice', 'alice-2026!', 'gatehouse.2026']) {
+      const result = await run(['user', 'set-password', 'alice', '--password-stdin'], { stdin: `${password}\n` });
+      expect(result.code, password).toBe(1);
+      expect(result.stderr).toMatch(/PASSWORD_POLICY/);
+    }
     await expect(signIn(await server())).resolves.toBeDefined();
   });
 

@@ -8,6 +8,7 @@ import {
   PasswordHasher,
   checkPasswordPolicy,
   normalizePassword,
+  serviceContextWords,
 } from '../../src/core/password.js';
 
 // Spy on the native module through vitest's module mock so tests can prove "no hashing happened".
@@ -21,7 +22,7 @@ afterEach(() => {
   vi.mocked(argon2.verify).mockClear();
 });
 
-function policyMessage(password: string, context?: { username?: string }): string | null {
+function policyMessage(password: string, context?: { username?: string; contextWords?: readonly string[] }): string | null {
   try {
     checkPasswordPolicy(password, context);
     return null;
@@ -57,7 +58,29 @@ describe('checkPasswordPolicy', () => {
     expect(policyMessage('alice.smith', { username: 'alice.smith' })).toMatch(/username/);
     expect(policyMessage('ALICE.SMITH', { username: 'alice.smith' })).toMatch(/username/);
     expect(policyMessage('ＡＬＩＣＥ.ＳＭＩＴＨ', { username: 'alice.smith' })).toMatch(/username/);
-    expect(policyMessage('alice.smith.2026', { username: 'alice.smith' })).toBeNull();
+  });
+
+  it('rejects a password built on the username: what is left without it must pass on its own (ASVS 6.2.11)', () => {
+    for (const pw of ['alice.smith.2026', 'Alice.Smith!!', 'alice.smith12345678', 'alice.smithalice.smith', 'alice.smithpassword']) {
+      expect(policyMessage(pw, { username: 'alice.smith' }), pw).toMatch(/built on the username, the service's name or its address/);
+    }
+    expect(policyMessage('alice.smith walks the long way home', { username: 'alice.smith' })).toBeNull();
+  });
+
+  it('rejects a password built on the product name, always, or on the service\'s host words', () => {
+    const contextWords = serviceContextWords('https://notes.acme-shop.com');
+    expect(contextWords).toEqual(['gatehouse', 'notes.acme-shop.com', 'notes', 'acme-shop']);
+    for (const pw of ['Gatehouse2026!', 'GATEHOUSE123', 'gatehousepassword', 'acme-shop2026', 'Notes.Acme-Shop.com', 'notes.acme-shop.com!']) {
+      expect(policyMessage(pw, { contextWords }), pw).toMatch(/built on the username, the service's name or its address/);
+    }
+    // The product name is a context word even where no host is given.
+    expect(policyMessage('gatehouse!2026')).toMatch(/built on/);
+    // Mentioning them is fine when the rest is a password of its own.
+    expect(policyMessage('my gatehouse at acme-shop has a moat', { contextWords })).toBeNull();
+    // Words of the host under four letters are not context words; local hosts are.
+    expect(serviceContextWords('http://localhost:8080')).toEqual(['gatehouse', 'localhost']);
+    expect(serviceContextWords('http://127.0.0.1:8080')).toEqual(['gatehouse', '127.0.0.1']);
+    expect(serviceContextWords('http://[::1]:8080')).toEqual(['gatehouse', '::1']);
   });
 
   it('rejects common breached passwords, case-insensitively and after NFKC', () => {
