@@ -5,6 +5,7 @@ import { errorFromResponse, networkError, readJSON } from './http.js';
 import { createRefreshCoordinator, type LockManagerLike } from './refresh-coordinator.js';
 import { retryTransientRefresh } from './refresh-retry.js';
 import { createRefreshTimer } from './refresh-timer.js';
+import { navigate, providerLoginURL, type IdentityProvider } from './providers.js';
 import { openTabChannel, type RefreshOutcome, type TabMessage } from './tab-channel.js';
 import type { AuthClient, AuthClientOptions, AuthEventName, AuthEvents, AuthState, SessionInfo, SessionSummary, User } from './types.js';
 import { DEFAULT_XSRF_COOKIE, DEFAULT_XSRF_HEADER } from './xsrf.js';
@@ -282,7 +283,11 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       set.add(listener);
       return () => set.delete(listener);
     },
-    async login(credentials) {
+    async login(credentials: { readonly username: string; readonly password: string } | { readonly provider: string; readonly returnTo?: string }): Promise<User> {
+      if ('provider' in credentials) {
+        navigate(providerLoginURL(baseURL, credentials.provider, credentials.returnTo));
+        return new Promise<User>(() => undefined); // the page is going away
+      }
       const { data, response } = await call<{ user: User; session: SessionInfo }>('POST', 'login', {
         username: credentials.username,
         password: credentials.password,
@@ -291,14 +296,20 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
       channel.post({ type: 'signed-in' });
       return data.user;
     },
-    async logout() {
+    async logout(options) {
+      let redirectTo: string | null = null;
       try {
-        await call<null>('POST', 'logout');
+        if (options?.atProvider === true) redirectTo = (await call<{ redirectTo: string | null }>('POST', 'oidc/logout')).data.redirectTo;
+        else await call<null>('POST', 'logout');
       } catch (error) {
         // Offline, 5xx or a refused origin/CSRF check: the session may still be live, so do not pretend otherwise.
         if (error instanceof AuthError && (error.status === 0 || error.status === 403 || error.status >= 500)) throw error;
       }
       signedOut('logout', undefined, true);
+      if (redirectTo !== null) navigate(redirectTo);
+    },
+    async providers(): Promise<IdentityProvider[]> {
+      return (await call<{ providers: IdentityProvider[] }>('GET', 'oidc/providers')).data.providers;
     },
     async sessions() {
       const { data } = await call<{ sessions: SessionSummary[] }>('GET', 'sessions');

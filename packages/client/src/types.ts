@@ -1,3 +1,4 @@
+import type { IdentityProvider } from './providers.js';
 import type { AuthError, SignOutReason } from './errors.js';
 
 /** The signed-in user, as `GET /auth/me` describes them. */
@@ -103,8 +104,20 @@ export interface AuthClient {
   on<E extends AuthEventName>(event: E, listener: (payload: AuthEvents[E]) => void): () => void;
   /** `POST /auth/login`. Rejects with `INVALID_CREDENTIALS`, `LOGIN_THROTTLED` (see `retryAfterSeconds`), … */
   login(credentials: { readonly username: string; readonly password: string }): Promise<User>;
-  /** `POST /auth/logout`, then signed out here and in every other tab. Rejects (and stays signed in) only when the server may not have ended the session. */
-  logout(): Promise<void>;
+  /**
+   * Signs in with an OpenID provider the server is configured for: navigates
+   * this page to the server's `/auth/oidc/<provider>/login`, which comes back
+   * to `returnTo` (a path on this origin; default `/`) signed in. Never
+   * resolves: the page navigates away.
+   */
+  login(input: { readonly provider: string; readonly returnTo?: string }): Promise<User>;
+  /**
+   * `POST /auth/logout`, then signed out here and in every other tab. Rejects (and stays signed in) only when the server may not have ended the session.
+   * With `atProvider`, a session opened through an OpenID provider is also ended at the provider (`POST /auth/oidc/logout`, then this page navigates there).
+   */
+  logout(options?: { readonly atProvider?: boolean }): Promise<void>;
+  /** The OpenID providers the server offers (`GET /auth/oidc/providers`), for "Sign in with …" buttons. */
+  providers(): Promise<IdentityProvider[]>;
   /** This user's live sessions, newest first. */
   sessions(): Promise<SessionSummary[]>;
   /** Ends one session. Ending the current one signs this browser out. `SESSION_NOT_FOUND` if it is not (or no longer) one of the user's. */
