@@ -3,10 +3,11 @@
  * on loopback, over real HTTP, with a real SQLite file; and a scripted user
  * agent that signs in at the provider's own login and consent pages.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { resolveConfig } from '../../../src/config/resolve.js';
 import type { ConfigInput } from '../../../src/config/schema.js';
 import { ManualClock } from '../../../src/core/clock.js';
@@ -15,6 +16,36 @@ import { createGatehouse, type Gatehouse } from '../../../src/gatehouse.js';
 import { createNodeServer, nodeGuard, sendJSON } from '../../../src/http/node.js';
 import { TestBrowser } from '../../support/test-browser.js';
 import { startTestProvider, type TestProvider } from './test-provider.js';
+
+/** The built browser SDK; `npm run build` makes it. */
+const SDK_DIST = fileURLToPath(new URL('../../../../client/dist/', import.meta.url));
+
+/**
+ * A minimal SPA on the SDK: "Sign in with …" buttons from providers(), and
+ * once signed in, the user, an API call's answer, and "Sign out everywhere".
+ */
+const SPA_PAGE = `<!doctype html>
+<html><head><meta charset="utf-8"><title>Test SPA</title></head>
+<body>
+<p id="status">loading</p><div id="actions"></div><pre id="api"></pre>
+<script type="module">
+import { createAuthClient } from '/sdk/index.js';
+const auth = createAuthClient();
+const status = document.getElementById('status');
+const actions = document.getElementById('actions');
+const button = (label, onclick) => { const b = document.createElement('button'); b.textContent = label; b.onclick = onclick; actions.append(b); };
+try {
+  const user = await auth.getUser();
+  const answer = await auth.fetch('/api/whoami').then((r) => r.json());
+  document.getElementById('api').textContent = JSON.stringify(answer.auth.user);
+  button('Sign out everywhere', () => auth.logout({ atProvider: true }));
+  status.textContent = 'signed in as ' + user.username;
+} catch {
+  for (const provider of await auth.providers()) button('Sign in with ' + provider.displayName, () => auth.login({ provider: provider.id, returnTo: '/' }));
+  status.textContent = 'signed out';
+}
+</script>
+</body></html>`;
 
 export const SECRET = 'oidc-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 export const ALICE = { username: 'alice', password: 'correct horse battery staple' } as const;
@@ -78,6 +109,18 @@ export async function startOIDCServer(options: { config?: ConfigInput; provider?
         if (auth === undefined) return;
         req.resume();
         return sendJSON(res, 200, { auth });
+      }
+      if (path === '/' || path === '/signed-out') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(SPA_PAGE);
+        return;
+      }
+      if (path.startsWith('/sdk/') && /^[a-z-]+\.js$/.test(basename(path))) {
+        // The browser SDK as built (packages/client/dist), loaded by the page as ES modules.
+        const file = await readFile(join(SDK_DIST, basename(path))).catch(() => null);
+        if (file !== null) {
+          res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(file);
+          return;
+        }
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     },
