@@ -163,7 +163,10 @@ export function gatewayProblems(gateway: GatewayConfig, context: GatewayContext)
       problems.push(`${field}.upstream: needed for ${route.websocket ? 'websocket' : 'stripPrefix'}`);
     }
     for (const name of route.cookies) {
-      if (context.cookieNames.includes(name)) problems.push(`${field}.cookies: ${name} is a Gatehouse cookie; it never reaches an upstream`);
+      // The configured names, and every gh_ name (the OpenID Connect transaction cookies, cookies to come).
+      if (context.cookieNames.includes(name) || /^(?:__Host-|__Secure-)?gh_/i.test(name)) {
+        problems.push(`${field}.cookies: ${name} is a Gatehouse cookie; it never reaches an upstream`);
+      }
     }
   }
   return problems;

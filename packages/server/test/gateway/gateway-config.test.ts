@@ -102,6 +102,7 @@ describe('gateway.routes: every problem names its field', () => {
   it('a Gatehouse cookie among the cookies passed to the upstream', () => {
     expect(problemsOf(routes({ ...ROUTE, cookies: ['theme', 'XSRF-TOKEN'] }))).toContain('gateway.routes.0.cookies: XSRF-TOKEN is a Gatehouse cookie');
     expect(problemsOf(routes({ ...ROUTE, cookies: ['__Host-gh_access'] }))).toContain('gateway.routes.0.cookies: __Host-gh_access is a Gatehouse cookie');
+    expect(problemsOf(routes({ ...ROUTE, cookies: ['__Secure-gh_oidc_corp'] }))).toContain('gateway.routes.0.cookies: __Secure-gh_oidc_corp is a Gatehouse cookie');
   });
 
   it('roles on an optional route', () => {
