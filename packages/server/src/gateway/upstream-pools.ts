@@ -49,9 +49,14 @@ export interface UpgradedTunnel {
  * faster than the browser drains it.
  */
 export class UpstreamPools {
+  /** By upstream origin and connect timeout: routes to one upstream share its connections. */
   readonly #pools = new Map<string, Pool>();
+  /** The same pools by route, so a request costs one identity look-up rather than building a key. */
+  #byRoute = new WeakMap<GatewayRoute, Pool>();
 
   #pool(route: GatewayRoute): Pool {
+    const known = this.#byRoute.get(route);
+    if (known !== undefined) return known;
     const upstream = route.upstream;
     if (upstream === undefined) throw new GatehouseError('NOT_FOUND');
     const key = `${upstream.origin} ${route.timeouts.connectSeconds}`;
@@ -60,6 +65,7 @@ export class UpstreamPools {
       pool = new Pool(upstream.origin, { connections: MAX_CONNECTIONS_PER_UPSTREAM, connect: { timeout: route.timeouts.connectSeconds * 1000 } });
       this.#pools.set(key, pool);
     }
+    this.#byRoute.set(route, pool);
     return pool;
   }
 
@@ -116,6 +122,7 @@ export class UpstreamPools {
   async close(): Promise<void> {
     const pools = [...this.#pools.values()];
     this.#pools.clear();
+    this.#byRoute = new WeakMap();
     await Promise.all(pools.map((pool) => pool.destroy()));
   }
 }
