@@ -220,3 +220,13 @@ async function importProviderKey() {
   const { importJWK } = await import('jose');
   return importJWK(server.provider.signingKey, 'RS256');
 }
+
+describe('a provider that does not sign the user in', () => {
+  it('answers 401 OIDC_PROVIDER_DENIED when the user declines at the provider, opening no session', async () => {
+    const browser = server.browser();
+    const authorizationURL = await startLogin(browser, 'demo');
+    const callback = await new ProviderUser('decliner').decline(authorizationURL, server.origin);
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+    expectRefused(await presentCallback(browser, callback), 401, 'OIDC_PROVIDER_DENIED');
+  });
+});

@@ -162,6 +162,17 @@ export class ProviderUser {
     return this.#browse(authorizationURL, gatehouseOrigin);
   }
 
+  /** Declines at the provider's login page (its "cancel" link) and follows it back to Gatehouse. */
+  async decline(authorizationURL: string, gatehouseOrigin: string): Promise<URL> {
+    const response = await fetch(authorizationURL, { redirect: 'manual' });
+    const interaction = new URL(response.headers.get('location') ?? '', authorizationURL);
+    for (const header of response.headers.getSetCookie()) {
+      const [pair = ''] = header.split(';');
+      this.#cookies.set(pair.slice(0, pair.indexOf('=')).trim(), pair.slice(pair.indexOf('=') + 1).trim());
+    }
+    return this.#browse(`${interaction.href}/abort`, gatehouseOrigin);
+  }
+
   /** Signs out at the provider (its end-session page, confirming "yes") and follows it back to Gatehouse. */
   signOut(endSessionURL: string, gatehouseOrigin: string): Promise<URL> {
     return this.#browse(endSessionURL, gatehouseOrigin);
