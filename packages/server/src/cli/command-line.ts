@@ -22,6 +22,9 @@ export const OPTIONS = {
   data: { type: 'string' },
   'data-file': { type: 'string' },
   'expires-in': { type: 'string' },
+  type: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];

@@ -1,3 +1,4 @@
+import { clientAdd, clientList, clientRemove } from './client-commands.js';
 import type { Command } from './command.js';
 import { keysDelete, keysGenerate, keysList, keysRotate } from './key-commands.js';
 import { serve } from './serve.js';
@@ -21,4 +22,7 @@ export const COMMANDS: readonly Command[] = [
   keysGenerate,
   keysDelete,
   sign,
+  clientAdd,
+  clientList,
+  clientRemove,
 ];

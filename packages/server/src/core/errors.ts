@@ -51,6 +51,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
   USERNAME_TAKEN: { status: 409, message: 'That username is already taken.' },
   KEY_ID_TAKEN: { status: 409, message: 'A signing key with that kid already exists.' },
+  CLIENT_ID_TAKEN: { status: 409, message: 'An OAuth client with that id already exists.' },
   IDENTITY_ALREADY_LINKED: { status: 409, message: 'This identity is already linked to an account.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
@@ -75,6 +76,7 @@ export const ERRORS = {
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
   USER_NOT_FOUND: { status: 404, message: 'No such user.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
+  CLIENT_NOT_FOUND: { status: 404, message: 'No OAuth client with that id.' },
   KEY_NOT_FOUND: { status: 404, message: 'No signing key with that kid.' },
   KEY_IN_USE: { status: 409, message: 'That key signs tokens now; run `gatehouse keys rotate --now` first.' },
 } as const satisfies Record<string, { status: number; message: string }>;

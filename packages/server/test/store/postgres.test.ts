@@ -19,6 +19,7 @@ import type { RotationOutcome, Store } from '../../src/store/store.js';
 import { describeAuditContract } from './audit-contract.js';
 import { describeStoreContract } from './contract.js';
 import { describeExternalIdentityContract } from './contract-external.js';
+import { describeOAuthClientContract } from './oauth-client-contract.js';
 import { describeRotationContract } from './rotation-contract.js';
 import { adminClient, backendPid, freshSchema, requirePostgres, waitUntilBlockedBy, waitUntilGone, type TestSchema } from '../support/postgres.js';
 import { startTCPProxy, type TCPProxy } from '../support/tcp-proxy.js';
@@ -38,6 +39,7 @@ const openSchemaStore = async () => {
 };
 describeStoreContract('PostgreSQL', openSchemaStore);
 describeExternalIdentityContract('PostgreSQL', openSchemaStore);
+describeOAuthClientContract('PostgreSQL', openSchemaStore);
 
 describeRotationContract('PostgreSQL', async () => {
   const schema = freshSchema();
@@ -192,7 +194,7 @@ describe('PostgresStore specifics', () => {
       );
       const tables = await rows<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema.schema]);
       expect(tables.map((t) => t.table_name)).toEqual([
-        'audit_events', 'consumed_values', 'identity_links', 'provider_sessions', 'refresh_tokens', 'revocation_events', 'schema_migrations', 'sessions', 'signing_keys', 'users',
+        'audit_events', 'consumed_values', 'identity_links', 'oauth_clients', 'oauth_grants', 'provider_sessions', 'refresh_tokens', 'revocation_events', 'schema_migrations', 'sessions', 'signing_keys', 'users',
       ]);
       await stores[0]?.migrate();
       expect(await rows('SELECT 1 FROM $schema.schema_migrations')).toHaveLength(MIGRATIONS.length);

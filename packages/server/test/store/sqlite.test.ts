@@ -14,6 +14,7 @@ import type { RotationOutcome, Store } from '../../src/store/store.js';
 import { describeAuditContract } from './audit-contract.js';
 import { describeStoreContract } from './contract.js';
 import { describeExternalIdentityContract } from './contract-external.js';
+import { describeOAuthClientContract } from './oauth-client-contract.js';
 import { describeRotationContract } from './rotation-contract.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -26,6 +27,7 @@ const openFileStore = async () => {
 };
 describeStoreContract('SQLite file', openFileStore);
 describeExternalIdentityContract('SQLite file', openFileStore);
+describeOAuthClientContract('SQLite file', openFileStore);
 
 describeRotationContract('SQLite file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-store-'));

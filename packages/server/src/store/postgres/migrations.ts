@@ -149,6 +149,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id, generation);
     `,
   },
+  {
+    version: 4,
+    name: 'oauth-clients',
+    // Registered OAuth clients (secrets as SHA-256 hashes, public JWKS only) and the grant of each native
+    // app's session: which client it belongs to, and the authorization code that opened it.
+    sql: `
+      CREATE TABLE oauth_clients (
+        id            TEXT PRIMARY KEY,
+        type          TEXT NOT NULL CHECK (type IN ('native', 'machine')),
+        redirect_uris TEXT NOT NULL,
+        scopes        TEXT NOT NULL,
+        secret_hash   TEXT,
+        jwks          TEXT,
+        created_at    BIGINT NOT NULL
+      );
+      CREATE TABLE oauth_grants (
+        session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+        client_id  TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+        scope      TEXT NOT NULL,
+        code_id    TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX oauth_grants_by_client ON oauth_grants (client_id);
+    `,
+  },
 ];
 
 /**

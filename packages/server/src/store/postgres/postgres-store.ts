@@ -7,6 +7,7 @@
  */
 import type { AuditEvent, AuditFilter, AuditNote, StoredAuditEvent } from '../audit-store.js';
 import type { IdentityLink } from '../identity-store.js';
+import type { OAuthClientRecord, OAuthGrantRecord } from '../oauth-client-store.js';
 import type { NewProviderSession, ProviderSessionMatch, ProviderSessionRecord } from '../provider-session-store.js';
 import type { RevocationEvent } from '../revocation-store.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
@@ -18,6 +19,7 @@ import { PostgresConnection } from './connection.js';
 import { PostgresConsumedValues } from './consumed-values.js';
 import { PostgresHousekeeping } from './housekeeping.js';
 import { PostgresIdentities } from './identities.js';
+import { PostgresOAuthClients } from './oauth-clients.js';
 import { PostgresProviderSessions } from './provider-sessions.js';
 import { PostgresRevocations } from './revocations.js';
 import { PostgresSessions } from './sessions.js';
@@ -66,6 +68,7 @@ export class PostgresStore implements Store {
   readonly #identities: PostgresIdentities;
   readonly #providerSessions: PostgresProviderSessions;
   readonly #consumed: PostgresConsumedValues;
+  readonly #oauthClients: PostgresOAuthClients;
 
   constructor(options: PostgresStoreOptions) {
     this.#db = new PostgresConnection(options);
@@ -77,6 +80,7 @@ export class PostgresStore implements Store {
     const batchSize = Math.max(1, Math.trunc(options.purgeBatchSize ?? 500));
     this.#identities = new PostgresIdentities(this.#db);
     this.#providerSessions = new PostgresProviderSessions(this.#db);
+    this.#oauthClients = new PostgresOAuthClients(this.#db);
     this.#consumed = new PostgresConsumedValues(this.#db, batchSize);
     this.#housekeeping = new PostgresHousekeeping(this.#db, batchSize, this.#consumed);
   }
@@ -122,6 +126,14 @@ export class PostgresStore implements Store {
 
   consumeOnce(key: string, expiresAt: number, now: number): Promise<boolean> { return this.#consumed.consumeOnce(key, expiresAt, now); }
   purgeConsumed(before: number): Promise<number> { return this.#consumed.purgeConsumed(before); }
+
+  createClient(client: OAuthClientRecord): Promise<OAuthClientRecord> { return this.#oauthClients.createClient(client); }
+  findClient(id: string): Promise<OAuthClientRecord | null> { return this.#oauthClients.findClient(id); }
+  listClients(): Promise<OAuthClientRecord[]> { return this.#oauthClients.listClients(); }
+  deleteClient(id: string): Promise<string[] | null> { return this.#oauthClients.deleteClient(id); }
+  recordGrant(grant: OAuthGrantRecord): Promise<void> { return this.#oauthClients.recordGrant(grant); }
+  findGrant(sessionId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrant(sessionId); }
+  findGrantByCode(codeId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrantByCode(codeId); }
 
   insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> { return this.#keys.insertSigningKey(key); }
   listSigningKeys(): Promise<SigningKeyRecord[]> { return this.#keys.listSigningKeys(); }

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { GatehouseError } from '../../core/errors.js';
 import type { AuditEvent, AuditFilter, AuditNote, StoredAuditEvent } from '../audit-store.js';
 import type { IdentityLink } from '../identity-store.js';
+import type { OAuthClientRecord, OAuthGrantRecord } from '../oauth-client-store.js';
 import type { NewProviderSession, ProviderSessionMatch, ProviderSessionRecord } from '../provider-session-store.js';
 import type { RevocationEvent } from '../revocation-store.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
@@ -20,6 +21,7 @@ import { SQLiteConsumedValues } from './consumed-values.js';
 import { SQLiteDatabase } from './database.js';
 import { SQLiteHousekeeping } from './housekeeping.js';
 import { SQLiteIdentities } from './identities.js';
+import { SQLiteOAuthClients } from './oauth-clients.js';
 import { applyMigrations } from './migrations.js';
 import { SQLiteProviderSessions } from './provider-sessions.js';
 import { SQLiteRevocations } from './revocations.js';
@@ -52,6 +54,7 @@ export class SQLiteStore implements Store {
   readonly #identities: SQLiteIdentities;
   readonly #providerSessions: SQLiteProviderSessions;
   readonly #consumed: SQLiteConsumedValues;
+  readonly #oauthClients: SQLiteOAuthClients;
 
   constructor(db: Database.Database, options: { readonly busyTimeoutMs?: number } = {}) {
     // busy_timeout first, so that switching to WAL waits for other processes too.
@@ -72,6 +75,7 @@ export class SQLiteStore implements Store {
     this.#keys = new SQLiteSigningKeys(this.#db);
     this.#identities = new SQLiteIdentities(this.#db, this.#audit);
     this.#providerSessions = new SQLiteProviderSessions(this.#db, this.#revocations, this.#audit);
+    this.#oauthClients = new SQLiteOAuthClients(this.#db);
     this.#consumed = new SQLiteConsumedValues(this.#db);
     this.#housekeeping = new SQLiteHousekeeping(this.#db, this.#consumed);
   }
@@ -114,6 +118,14 @@ export class SQLiteStore implements Store {
 
   consumeOnce(key: string, expiresAt: number, now: number): Promise<boolean> { return this.#consumed.consumeOnce(key, expiresAt, now); }
   purgeConsumed(before: number): Promise<number> { return this.#consumed.purgeConsumed(before); }
+
+  createClient(client: OAuthClientRecord): Promise<OAuthClientRecord> { return this.#oauthClients.createClient(client); }
+  findClient(id: string): Promise<OAuthClientRecord | null> { return this.#oauthClients.findClient(id); }
+  listClients(): Promise<OAuthClientRecord[]> { return this.#oauthClients.listClients(); }
+  deleteClient(id: string): Promise<string[] | null> { return this.#oauthClients.deleteClient(id); }
+  recordGrant(grant: OAuthGrantRecord): Promise<void> { return this.#oauthClients.recordGrant(grant); }
+  findGrant(sessionId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrant(sessionId); }
+  findGrantByCode(codeId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrantByCode(codeId); }
 
   insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> { return this.#keys.insertSigningKey(key); }
   listSigningKeys(): Promise<SigningKeyRecord[]> { return this.#keys.listSigningKeys(); }
