@@ -117,7 +117,7 @@ export async function createGateway(gatehouse: Gatehouse, options: GatewayOption
     };
     const headers = upstreamRequestHeaders(req.rawHeaders, req.headers, route.headerRules, facts);
     try {
-      await pools.forward(req, res, { route: route.config, path: upstreamTarget(route.config, target), headers, setCookies: outcome.setCookies });
+      await pools.forward(req, res, { route: route.config, path: upstreamTarget(route.config, target), headers, setCookies: outcome.setCookies, personal: outcome.auth !== null });
     } catch (error) {
       gatehouse.logger.warn({ err: (error as GatehouseError).cause ?? error, route: route.config.prefix }, 'upstream request failed');
       return send(res, error, outcome.setCookies);

@@ -32,6 +32,8 @@ export interface ProxyCall {
   readonly headers: string[];
   /** Cookies of the gateway's own to send with the answer (a refreshed or cleared session). */
   readonly setCookies: readonly string[];
+  /** The caller is signed in: an answer that says nothing about caching is kept out of shared caches. */
+  readonly personal: boolean;
 }
 
 /** The 101 answer the browser gets once the upstream has accepted a WebSocket upgrade. */
@@ -93,7 +95,10 @@ export class UpstreamPools {
           opaque: res,
         },
         ({ statusCode, headers, opaque }) => {
-          opaque.writeHead(statusCode, clientResponseHeaders(headers, route.cookies, call.setCookies));
+          const answer = clientResponseHeaders(headers, route.cookies, call.setCookies);
+          // An answer made for one user must not be served to another by a CDN or proxy cache.
+          if (call.personal && answer['cache-control'] === undefined) answer['cache-control'] = 'private';
+          opaque.writeHead(statusCode, answer);
           // An event stream may stay silent for a while: the browser gets its headers now, not with the first event.
           if (String(headers['content-type']).startsWith('text/event-stream')) opaque.flushHeaders();
           return opaque;

@@ -259,6 +259,19 @@ describe('what the upstream receives', () => {
   });
 });
 
+describe('caching of personal answers', () => {
+  it('an answer to a signed-in caller without Cache-Control is marked private; the upstream’s own Cache-Control is kept', async () => {
+    api.handlers.set('/api/cached', (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' }).end('{}'));
+    const alice = await gw.signedIn();
+    expect((await alice.get('/api/orders')).headers.get('cache-control')).toBe('private');
+    expect((await alice.get('/api/cached')).headers.get('cache-control')).toBe('public, max-age=60');
+  });
+
+  it('an anonymous answer is left as the upstream sent it', async () => {
+    expect((await gw.browser().get('/public/page')).headers.get('cache-control')).toBeNull();
+  });
+});
+
 describe('request smuggling', () => {
   it('refuses Content-Length together with Transfer-Encoding (400), and nothing reaches the upstream', async () => {
     const alice = await gw.signedIn();
