@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
 import { GatehouseError } from '../core/errors.js';
+import { resolveDPoP, type DPoPConfig } from './dpop-schema.js';
 import { gatewayProblems, toGatewayConfig, type GatewayConfig } from './gateway.js';
 import { resolveOIDC, type OIDCConfig } from './oidc-resolve.js';
 import { configSchema, type ConfigInput } from './schema.js';
@@ -94,6 +95,8 @@ export interface GatehouseConfig {
   readonly staticDir: string | undefined;
   /** Keys and rules for signed requests (RFC 9421); see docs/machine-access.md. */
   readonly signatures: SignaturesConfig;
+  /** How DPoP proofs are judged (RFC 9449); see docs/machine-access.md. */
+  readonly dpop: DPoPConfig;
   /** Upstream routes and the decision endpoint; see docs/gateway.md. */
   readonly gateway: GatewayConfig;
   /** OpenID Connect providers and trusted login apps (docs/oidc.md). */
@@ -252,6 +255,7 @@ export function resolveConfig(
   }
 
   const signatures = resolveSignatures(c.signatures, c.publicOrigin, cwd, problems, (field) => fromWhere(sources, field));
+  const dpop = resolveDPoP(c.dpop, c.publicOrigin, problems, (field) => fromWhere(sources, field));
   const gateway = toGatewayConfig(c.gateway);
   const accessTokenAudience = c.accessToken.audience ?? c.publicOrigin;
   for (const problem of gatewayProblems(gateway, { signingAlgorithm: c.signing.algorithm, accessTokenAudience, cookieNames: names })) {
@@ -307,6 +311,7 @@ export function resolveConfig(
     logLevel: c.logLevel,
     staticDir: c.staticDir === undefined ? undefined : resolvePath(cwd, c.staticDir),
     signatures,
+    dpop,
     gateway,
     oidc,
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { dpopSchema } from './dpop-schema.js';
 import { signaturesSchema } from './signatures-schema.js';
 import { gatewaySchema } from './gateway.js';
 import { oidcSchema } from './oidc-schema.js';
@@ -205,6 +206,8 @@ export const configSchema = z
     staticDir: z.string().min(1).optional(),
     /** Clients that sign requests (RFC 9421) to APIs behind the signature guards. */
     signatures: signaturesSchema,
+    /** How DPoP proofs (RFC 9449) are judged; see docs/machine-access.md. */
+    dpop: dpopSchema,
     /** Routes to upstream services and the decision endpoint; see docs/gateway.md. */
     gateway: gatewaySchema,
     /** OpenID Connect providers and trusted login apps; see docs/oidc.md. */

@@ -24,7 +24,25 @@ export const ERRORS = {
   REFRESH_TOKEN_INVALID: { status: 401, message: 'The refresh token is missing, unknown or expired.' },
   REFRESH_TOKEN_REVOKED: { status: 401, message: 'The session was ended; sign in again.' },
   REFRESH_TOKEN_REUSED: { status: 401, message: 'The refresh token was already used; the session has been revoked.' },
-  INVALID_AUTHORIZATION: { status: 401, message: 'The Authorization header is not a Bearer token.' },
+  INVALID_AUTHORIZATION: { status: 401, message: 'The Authorization header is not a Bearer or DPoP token.' },
+  // 401: DPoP (RFC 9449) proofs, one code per cause. On resources they come with `WWW-Authenticate: DPoP error="invalid_dpop_proof"`
+  // (`invalid_token` for the token's own faults, `use_dpop_nonce` for a nonce); the token endpoint answers them as OAuth's 400 `invalid_dpop_proof`.
+  DPOP_PROOF_MISSING: { status: 401, message: 'A DPoP proof is required (one DPoP header).' },
+  DPOP_PROOF_MALFORMED: { status: 401, message: 'The DPoP proof is not a well-formed dpop+jwt with the required claims.' },
+  DPOP_ALGORITHM_REFUSED: { status: 401, message: 'The DPoP proof\'s alg is not an accepted asymmetric algorithm.' },
+  DPOP_KEY_INVALID: { status: 401, message: 'The DPoP proof\'s jwk header is not a public key for its alg.' },
+  DPOP_SIGNATURE_INVALID: { status: 401, message: 'The DPoP proof\'s signature does not verify with its jwk.' },
+  DPOP_METHOD_MISMATCH: { status: 401, message: 'The DPoP proof is for another HTTP method (htm).' },
+  DPOP_URL_MISMATCH: { status: 401, message: 'The DPoP proof is for another URL (htu).' },
+  DPOP_PROOF_EXPIRED: { status: 401, message: 'The DPoP proof\'s iat is outside the accepted window.' },
+  DPOP_PROOF_REPLAYED: { status: 401, message: 'The DPoP proof was already used (jti).' },
+  DPOP_ATH_MISMATCH: { status: 401, message: 'The DPoP proof\'s ath is missing or is not the hash of this access token.' },
+  DPOP_NONCE_REQUIRED: { status: 401, message: 'The DPoP proof must carry the server\'s current nonce (see the DPoP-Nonce header).' },
+  DPOP_KEY_MISMATCH: { status: 401, message: 'The DPoP proof is signed with another key than the token is bound to.' },
+  /** A DPoP-bound access token (`cnf.jkt`) sent as `Bearer` or in a cookie: without its proof it is worth nothing. */
+  DPOP_TOKEN_WITHOUT_PROOF: { status: 401, message: 'This access token is bound to a key: send it as Authorization: DPoP with a proof.' },
+  /** `Authorization: DPoP` with an access token that is not bound to a key. */
+  DPOP_TOKEN_NOT_BOUND: { status: 401, message: 'This access token is not bound to a key: send it as a Bearer token.' },
   // 401: HTTP Message Signatures (RFC 9421); none of these ever names a key's secret
   SIGNATURE_MISSING: { status: 401, message: 'The request is not signed (no Signature and Signature-Input headers).' },
   SIGNATURE_MALFORMED: { status: 401, message: 'The Signature or Signature-Input header cannot be parsed.' },

@@ -47,6 +47,8 @@ export interface KeyRing {
   readonly providerTokenEncryption: KeyObject;
   /** AES-256-GCM key of the OpenID Connect login-transaction cookie (a JWE of its own `typ`). */
   readonly oidcTransaction: KeyObject;
+  /** HMAC key of DPoP server nonces (see `DPoPNonces`): any instance sharing the secret accepts them. */
+  readonly dpopNonce: KeyObject;
 }
 
 /**
@@ -94,6 +96,7 @@ const INFO = {
   signingKeyEncryption: 'gatehouse/v1/signing-key-encryption',
   providerTokenEncryption: 'gatehouse/v1/provider-token-encryption',
   oidcTransaction: 'gatehouse/v1/oidc-transaction',
+  dpopNonce: 'gatehouse/v1/dpop-nonce',
 } as const;
 
 /**
@@ -130,5 +133,6 @@ export function deriveKeyRing(secret: string): KeyRing {
     signingKeyEncryption: derive(INFO.signingKeyEncryption),
     providerTokenEncryption: derive(INFO.providerTokenEncryption),
     oidcTransaction: derive(INFO.oidcTransaction),
+    dpopNonce: derive(INFO.dpopNonce),
   });
 }
