@@ -205,6 +205,27 @@ describe('SQLiteStore specifics', () => {
     });
   });
 
+  it('applies rotations presented together each in isolation: one that fails is undone alone, the others commit', async () => {
+    const store = open();
+    await store.createUser({ id: 'u1', username: 'alice', passwordHash: 'h', roles: [], createdAt: T0 });
+    for (const k of [1, 2, 3]) {
+      await store.createSession(
+        { id: `s${k}`, userId: 'u1', createdAt: T0, idleExpiresAt: T0 + 3_600_000, absoluteExpiresAt: T0 + 86_400_000, userAgent: null, ip: null },
+        `rt-${k}`,
+      );
+    }
+    // Session s2's audit row cannot be written, so its rotation must not happen; s1's and s3's must.
+    raw().exec(`CREATE TRIGGER refuse_s2 BEFORE INSERT ON audit_events WHEN NEW.session_id = 's2' BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    const outs = await Promise.allSettled([1, 2, 3].map((k) => store.rotateRefreshToken({ ...rotation, presentedHash: `rt-${k}`, successorHash: `next-${k}` })));
+    expect(outs.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await store.findSessionByRefreshTokenHash('next-1')).toMatchObject({ id: 's1' });
+    expect(await store.findSessionByRefreshTokenHash('next-2')).toBeNull();
+    expect(await store.findSessionByRefreshTokenHash('next-3')).toMatchObject({ id: 's3' });
+    expect((await store.listAudit({ type: 'refresh' })).map((e) => e.sessionId).sort()).toEqual(['s1', 's3']);
+    raw().exec('DROP TRIGGER refuse_s2');
+    expect(await store.rotateRefreshToken({ ...rotation, presentedHash: 'rt-2', successorHash: 'next-2' })).toMatchObject({ status: 'rotated' });
+  });
+
   describe('two stores on one file', () => {
     it("see each other's writes", async () => {
       const a = open();

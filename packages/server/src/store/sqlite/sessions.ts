@@ -77,7 +77,7 @@ export class SQLiteSessions implements SessionStore {
     return this.#db.run(() => this.#q.active.all(userId, now, now).map(toSession));
   }
 
-  async rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome> {
+  rotateRefreshToken(input: RotateRefreshTokenInput): Promise<RotationOutcome> {
     return this.#rotation.rotate(input);
   }
 
