@@ -11,18 +11,15 @@ import { GatehouseError, type ErrorCode } from '../core/errors.js';
 import { ComponentError, type ComponentIdentifier, type RequestOrigin, type SignatureRequestView } from './components.js';
 import { ContentDigestCheck } from './content-digest.js';
 import { verifyBase, type SignatureAlgorithm, type SignatureVerificationKey } from './keys.js';
+import type { ConsumeOnce } from '../core/consume-once.js';
 import { createSignatureBase, readSignatureEntry, SignatureHeaderError, type SignatureEntry } from './signature-base.js';
 
 /**
- * Gatehouse's "consume once" primitive, as the verifier uses it: `consume`
- * resolves true the first time `id` of `kind` is presented and false while
- * that use is remembered (until `expiresAt`, ms since the epoch); it rejects
- * (503) when it cannot record, and the request then fails closed. Every
- * instance that verifies must share it (the store, or Redis `SET NX PX`).
+ * Gatehouse's one "consume once" primitive (`gatehouse.consumeOnce`; see
+ * core/consume-once.ts): every instance that verifies must share it (the
+ * store, or Redis `SET NX PX`); when it cannot record, the request fails closed.
  */
-export interface ConsumeOnce {
-  consume(kind: string, id: string, expiresAt: number): Promise<boolean>;
-}
+export type { ConsumeOnce } from '../core/consume-once.js';
 
 /** Finds the key for a `keyid`, or null when there is none. */
 export type SignatureKeyLookup = (keyid: string) => SignatureVerificationKey | null | Promise<SignatureVerificationKey | null>;
