@@ -20,6 +20,7 @@ import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
 import { createOIDCRoutes } from './oidc/oidc-routes.js';
 import type { ProviderTokenSource } from './oidc/provider-tokens.js';
+import { openPartnerServices, type PartnerServices } from './partners/partners.js';
 import type { SignatureVerifier } from './signatures/verifier.js';
 import { openConfiguredStore } from './store/open-store.js';
 import type { AuditEvent, Store } from './store/store.js';
@@ -96,6 +97,12 @@ export interface Gatehouse {
    * `TypeError`, so a guard is never built that no request could pass.
    */
   readonly signatures: SignatureVerifier;
+  /**
+   * Partners and their keys: `admin` (add, list, rotate, revoke) always;
+   * with `partners.enabled`, the in-memory key registry the partner guards
+   * check keys against (null otherwise). See docs/machine-access.md.
+   */
+  readonly partners: PartnerServices;
   /** Answers a request under `/auth/` or for `/.well-known/jwks.json`. Web-standard in and out; never throws. */
   handle(request: Request, client: ClientContext): Promise<Response>;
   /** Builds a guard for your own routes. */
@@ -203,6 +210,15 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
       : (await import('./signatures/from-config.js')).signatureVerifierFromConfig(config.signatures, consumeOnce, clock);
   const oidc = await createOIDCRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, revocations, once: consumeOnce, hasher, audit, guard });
   const jwks = createJWKSHandler(signingKeys);
+  let partners: PartnerServices;
+  try {
+    partners = await openPartnerServices({ config, store, clock, logger, redis, syncIntervalMs: options.revocationSyncIntervalMs ?? 250 });
+  } catch (error) {
+    await revocations.close();
+    await redis?.close();
+    if (ownStore) await store.close();
+    throw error;
+  }
 
   const stopPolling = revocations.startPolling({ intervalMs: options.revocationSyncIntervalMs ?? 250, logger });
   let purging = false;
@@ -248,6 +264,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
       }
       return signatures;
     },
+    partners,
     handle: (request, client) => {
       if (isJWKSURL(request.url)) return Promise.resolve(jwks(request));
       // OpenID Connect and login apps: a module of their own (src/oidc), beside the /auth routes.
@@ -265,6 +282,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
       if (closed) return;
       closed = true;
       stopPolling();
+      await partners.close();
       clearInterval(purgeTimer);
       clearInterval(keySyncTimer);
       await revocations.close();

@@ -25,6 +25,10 @@ export const OPTIONS = {
   type: { type: 'string' },
   'redirect-uri': { type: 'string', multiple: true },
   scope: { type: 'string', multiple: true },
+  origin: { type: 'string', multiple: true },
+  name: { type: 'string' },
+  kind: { type: 'string' },
+  overlap: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];

@@ -1,6 +1,7 @@
 import { clientAdd, clientList, clientRemove } from './client-commands.js';
 import type { Command } from './command.js';
 import { keysDelete, keysGenerate, keysList, keysRotate } from './key-commands.js';
+import { partnerAdd, partnerList, partnerRevoke, partnerRotate } from './partner-commands.js';
 import { serve } from './serve.js';
 import { sessionList, sessionRevoke } from './session-commands.js';
 import { sign } from './sign-command.js';
@@ -21,6 +22,10 @@ export const COMMANDS: readonly Command[] = [
   keysRotate,
   keysGenerate,
   keysDelete,
+  partnerAdd,
+  partnerList,
+  partnerRotate,
+  partnerRevoke,
   sign,
   clientAdd,
   clientList,

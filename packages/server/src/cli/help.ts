@@ -25,7 +25,11 @@ const OPTION_HELP: Readonly<Record<OptionName, { readonly value?: string; readon
   'expires-in': { value: 'SECONDS', text: 'How long the signature is valid (default 60)' },
   type: { value: 'TYPE', text: 'native (an app: PKCE, redirect URIs) or machine (client credentials)' },
   'redirect-uri': { value: 'URI', text: 'An exact redirect URI of a native app; repeatable' },
-  scope: { value: 'S', text: 'A scope the client may be granted; repeatable' },
+  scope: { value: 'S', text: 'A scope the client (or partner) may be granted; repeatable' },
+  origin: { value: 'ORIGIN', text: 'An origin the partner\'s pages run on (scheme://host[:port]); repeatable' },
+  name: { value: 'NAME', text: 'The partner\'s display name (default: its id)' },
+  kind: { value: 'KIND', text: 'publishable or secret: which key to rotate' },
+  overlap: { value: 'SECONDS', text: 'How long the old key keeps working (default partners.rotationOverlapSeconds)' },
   help: { text: 'Show this help' },
   version: { text: 'Print the version' },
 };

@@ -6,6 +6,7 @@ import { resolveDPoP, type DPoPConfig } from './dpop-schema.js';
 import { gatewayProblems, toGatewayConfig, type GatewayConfig } from './gateway.js';
 import { resolveOIDC, type OIDCConfig } from './oidc-resolve.js';
 import { configSchema, type ConfigInput } from './schema.js';
+import type { ParsedPartners } from './partners-schema.js';
 import { resolveSignatures, type SignaturesConfig } from './signatures-config.js';
 
 export type { GatewayConfig, GatewayRoute } from './gateway.js';
@@ -97,6 +98,8 @@ export interface GatehouseConfig {
   readonly signatures: SignaturesConfig;
   /** How DPoP proofs are judged (RFC 9449); see docs/machine-access.md. */
   readonly dpop: DPoPConfig;
+  /** Partner keys bound to origins; see docs/machine-access.md. */
+  readonly partners: ParsedPartners;
   /** Upstream routes and the decision endpoint; see docs/gateway.md. */
   readonly gateway: GatewayConfig;
   /** OpenID Connect providers and trusted login apps (docs/oidc.md). */
@@ -312,6 +315,7 @@ export function resolveConfig(
     staticDir: c.staticDir === undefined ? undefined : resolvePath(cwd, c.staticDir),
     signatures,
     dpop,
+    partners: c.partners,
     gateway,
     oidc,
   });

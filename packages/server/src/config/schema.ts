@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { dpopSchema } from './dpop-schema.js';
+import { partnersSchema } from './partners-schema.js';
 import { signaturesSchema } from './signatures-schema.js';
 import { gatewaySchema } from './gateway.js';
 import { oidcSchema } from './oidc-schema.js';
@@ -208,6 +209,8 @@ export const configSchema = z
     signatures: signaturesSchema,
     /** How DPoP proofs (RFC 9449) are judged; see docs/machine-access.md. */
     dpop: dpopSchema,
+    /** Partner keys bound to origins; see docs/machine-access.md. */
+    partners: partnersSchema,
     /** Routes to upstream services and the decision endpoint; see docs/gateway.md. */
     gateway: gatewaySchema,
     /** OpenID Connect providers and trusted login apps; see docs/oidc.md. */

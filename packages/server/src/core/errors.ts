@@ -57,12 +57,21 @@ export const ERRORS = {
   OIDC_PROVIDER_DENIED: { status: 401, message: 'The identity provider did not sign you in.' },
   LOGIN_APP_TOKEN_INVALID: { status: 401, message: 'The login token is invalid.' },
   TOKEN_REPLAYED: { status: 401, message: 'The token was already used.' },
+  // 401: partner keys (never says whether a key existed, expired or was revoked)
+  PARTNER_KEY_MISSING: { status: 401, message: 'This API needs a partner key (X-Gatehouse-Key).' },
+  PARTNER_KEY_INVALID: { status: 401, message: 'The partner key is unknown, expired or revoked.' },
   // 403
   CSRF_REJECTED: { status: 403, message: 'The request failed the CSRF check.' },
   ORIGIN_REJECTED: { status: 403, message: 'The request did not come from a trusted origin.' },
   FORBIDDEN: { status: 403, message: 'You do not have permission to do this.' },
   /** The gateway's decision endpoint answers only the proxies listed in `trustProxy`. */
   PROXY_UNTRUSTED: { status: 403, message: 'This endpoint answers trusted proxies only.' },
+  /** A publishable partner key from an origin the partner did not register, or with no Origin at all. */
+  PARTNER_ORIGIN_REJECTED: { status: 403, message: 'This partner key is not valid on this origin.' },
+  /** A secret partner key sent by a browser page: it has leaked and must be rotated. */
+  PARTNER_SECRET_KEY_IN_BROWSER: { status: 403, message: 'A secret partner key was sent from a browser. Rotate it and use the publishable key in pages.' },
+  PARTNER_CSRF_REJECTED: { status: 403, message: 'The request failed the partner CSRF check.' },
+  PARTNER_SCOPE_MISSING: { status: 403, message: 'The partner key does not grant this.' },
   OIDC_ACCOUNT_NOT_LINKED: { status: 403, message: 'This identity is not linked to an account. Sign in with your password and link it first.' },
   // 404, 405, 409, 413, 415, 429, 431
   NOT_FOUND: { status: 404, message: 'Not found.' },
@@ -74,6 +83,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body must be application/json.' },
   LOGIN_THROTTLED: { status: 429, message: 'Too many failed sign-in attempts. Try again later.' },
+  PARTNER_RATE_LIMITED: { status: 429, message: 'Too many requests with this partner key. Try again later.' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   // 5xx: never expose details
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong.' },
@@ -90,12 +100,19 @@ export const ERRORS = {
   OIDC_PROVIDER_UNAVAILABLE: { status: 503, message: 'The identity provider cannot be reached. Try again shortly.' },
   /** Single-use values (token ids, nonces) cannot be recorded, so none is accepted. */
   REPLAY_CHECK_UNAVAILABLE: { status: 503, message: 'This request cannot be checked for replay right now. Try again shortly.' },
+  /** The partner key registry cannot confirm it is current (store and Redis feed both failing). */
+  PARTNER_KEYS_UNAVAILABLE: { status: 503, message: 'Partner keys cannot be verified right now. Try again shortly.' },
+  /** Per-key request counts cannot be kept (Redis unreachable), so no partner request is let through. */
+  PARTNER_RATE_LIMIT_UNAVAILABLE: { status: 503, message: 'Partner requests cannot be counted right now. Try again shortly.' },
   // not HTTP: raised at start-up or by the CLI
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
   USER_NOT_FOUND: { status: 404, message: 'No such user.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
   CLIENT_NOT_FOUND: { status: 404, message: 'No OAuth client with that id.' },
   KEY_NOT_FOUND: { status: 404, message: 'No signing key with that kid.' },
+  PARTNER_NOT_FOUND: { status: 404, message: 'No such partner.' },
+  PARTNER_KEY_NOT_FOUND: { status: 404, message: 'No partner key with that id.' },
+  PARTNER_ID_TAKEN: { status: 409, message: 'A partner with that id already exists.' },
   KEY_IN_USE: { status: 409, message: 'That key signs tokens now; run `gatehouse keys rotate --now` first.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -11,6 +11,7 @@ import type { AuditStore } from './audit-store.js';
 import type { ConsumeOnceStore } from './consume-once-store.js';
 import type { IdentityStore } from './identity-store.js';
 import type { OAuthClientStore } from './oauth-client-store.js';
+import type { PartnerStore } from './partner-store.js';
 import type { ProviderSessionStore } from './provider-session-store.js';
 import type { RevocationStore } from './revocation-store.js';
 import type { SessionStore } from './session-store.js';
@@ -21,6 +22,7 @@ export type * from './audit-store.js';
 export type * from './consume-once-store.js';
 export type * from './identity-store.js';
 export type * from './oauth-client-store.js';
+export type * from './partner-store.js';
 export type * from './provider-session-store.js';
 export type * from './revocation-store.js';
 export type * from './session-store.js';
@@ -53,6 +55,7 @@ export interface Store
     ProviderSessionStore,
     ConsumeOnceStore,
     OAuthClientStore,
+    PartnerStore,
     HousekeepingStore {
   /** Creates or upgrades the schema. Safe to call on every start. */
   migrate(): Promise<void>;

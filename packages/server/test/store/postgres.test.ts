@@ -194,7 +194,8 @@ describe('PostgresStore specifics', () => {
       );
       const tables = await rows<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema.schema]);
       expect(tables.map((t) => t.table_name)).toEqual([
-        'audit_events', 'consumed_values', 'identity_links', 'oauth_clients', 'oauth_grants', 'provider_sessions', 'refresh_tokens', 'revocation_events', 'schema_migrations', 'sessions', 'signing_keys', 'users',
+        'audit_events', 'consumed_values', 'identity_links', 'oauth_clients', 'oauth_grants', 'partner_changes', 'partner_keys', 'partners', 'provider_sessions', 'refresh_tokens',
+        'revocation_events', 'schema_migrations', 'sessions', 'signing_keys', 'users',
       ]);
       await stores[0]?.migrate();
       expect(await rows('SELECT 1 FROM $schema.schema_migrations')).toHaveLength(MIGRATIONS.length);

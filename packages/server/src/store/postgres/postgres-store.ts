@@ -8,6 +8,7 @@
 import type { AuditEvent, AuditFilter, AuditNote, StoredAuditEvent } from '../audit-store.js';
 import type { IdentityLink } from '../identity-store.js';
 import type { OAuthClientRecord, OAuthGrantRecord } from '../oauth-client-store.js';
+import type { NewPartner, NewPartnerKey, PartnerChanges, PartnerKeyRecord, PartnerRecord } from '../partner-store.js';
 import type { NewProviderSession, ProviderSessionMatch, ProviderSessionRecord } from '../provider-session-store.js';
 import type { RevocationEvent } from '../revocation-store.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
@@ -20,6 +21,7 @@ import { PostgresConsumedValues } from './consumed-values.js';
 import { PostgresHousekeeping } from './housekeeping.js';
 import { PostgresIdentities } from './identities.js';
 import { PostgresOAuthClients } from './oauth-clients.js';
+import { PostgresPartners } from './partners.js';
 import { PostgresProviderSessions } from './provider-sessions.js';
 import { PostgresRevocations } from './revocations.js';
 import { PostgresSessions } from './sessions.js';
@@ -69,6 +71,7 @@ export class PostgresStore implements Store {
   readonly #providerSessions: PostgresProviderSessions;
   readonly #consumed: PostgresConsumedValues;
   readonly #oauthClients: PostgresOAuthClients;
+  readonly #partners: PostgresPartners;
 
   constructor(options: PostgresStoreOptions) {
     this.#db = new PostgresConnection(options);
@@ -81,6 +84,7 @@ export class PostgresStore implements Store {
     this.#identities = new PostgresIdentities(this.#db);
     this.#providerSessions = new PostgresProviderSessions(this.#db);
     this.#oauthClients = new PostgresOAuthClients(this.#db);
+    this.#partners = new PostgresPartners(this.#db);
     this.#consumed = new PostgresConsumedValues(this.#db, batchSize);
     this.#housekeeping = new PostgresHousekeeping(this.#db, batchSize, this.#consumed);
   }
@@ -134,6 +138,12 @@ export class PostgresStore implements Store {
   recordGrant(grant: OAuthGrantRecord): Promise<void> { return this.#oauthClients.recordGrant(grant); }
   findGrant(sessionId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrant(sessionId); }
   findGrantByCode(codeId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrantByCode(codeId); }
+  createPartner(partner: NewPartner, keys: readonly NewPartnerKey[]): Promise<PartnerRecord> { return this.#partners.createPartner(partner, keys); }
+  findPartner(id: string): Promise<PartnerRecord | null> { return this.#partners.findPartner(id); }
+  listPartners(): Promise<PartnerRecord[]> { return this.#partners.listPartners(); }
+  rotatePartnerKey(partnerId: string, key: NewPartnerKey, retireAt: number, at: number): Promise<PartnerRecord> { return this.#partners.rotatePartnerKey(partnerId, key, retireAt, at); }
+  revokePartnerKey(keyId: string, at: number): Promise<PartnerKeyRecord | null> { return this.#partners.revokePartnerKey(keyId, at); }
+  listPartnerChanges(afterSeq: number): Promise<PartnerChanges> { return this.#partners.listPartnerChanges(afterSeq); }
 
   insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> { return this.#keys.insertSigningKey(key); }
   listSigningKeys(): Promise<SigningKeyRecord[]> { return this.#keys.listSigningKeys(); }

@@ -177,6 +177,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX oauth_grants_by_client ON oauth_grants (client_id);
     `,
   },
+  {
+    version: 6,
+    name: 'partners',
+    // Keys are kept as SHA-256 hashes of the whole key; their ids are public. partner_changes is the log
+    // every instance's key registry reads in order (a revoked key stops everywhere at the next read).
+    sql: `
+      CREATE TABLE partners (
+        id         TEXT PRIMARY KEY,
+        name       TEXT NOT NULL,
+        origins    TEXT NOT NULL,
+        scopes     TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE partner_keys (
+        id         TEXT PRIMARY KEY,
+        partner_id TEXT NOT NULL REFERENCES partners (id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL CHECK (kind IN ('publishable', 'secret')),
+        hash       TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+      ) STRICT;
+      CREATE INDEX partner_keys_by_partner ON partner_keys (partner_id, created_at);
+
+      CREATE TABLE partner_changes (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        partner_id TEXT NOT NULL,
+        at         INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** The highest migration version recorded in `db`, or 0 for a fresh database. */

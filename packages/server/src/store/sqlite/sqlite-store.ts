@@ -10,6 +10,7 @@ import { GatehouseError } from '../../core/errors.js';
 import type { AuditEvent, AuditFilter, AuditNote, StoredAuditEvent } from '../audit-store.js';
 import type { IdentityLink } from '../identity-store.js';
 import type { OAuthClientRecord, OAuthGrantRecord } from '../oauth-client-store.js';
+import type { NewPartner, NewPartnerKey, PartnerChanges, PartnerKeyRecord, PartnerRecord } from '../partner-store.js';
 import type { NewProviderSession, ProviderSessionMatch, ProviderSessionRecord } from '../provider-session-store.js';
 import type { RevocationEvent } from '../revocation-store.js';
 import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
@@ -23,6 +24,7 @@ import { SQLiteHousekeeping } from './housekeeping.js';
 import { SQLiteIdentities } from './identities.js';
 import { SQLiteOAuthClients } from './oauth-clients.js';
 import { applyMigrations } from './migrations.js';
+import { SQLitePartners } from './partners.js';
 import { SQLiteProviderSessions } from './provider-sessions.js';
 import { SQLiteRevocations } from './revocations.js';
 import { toStoreError } from './rows.js';
@@ -55,6 +57,7 @@ export class SQLiteStore implements Store {
   readonly #providerSessions: SQLiteProviderSessions;
   readonly #consumed: SQLiteConsumedValues;
   readonly #oauthClients: SQLiteOAuthClients;
+  readonly #partners: SQLitePartners;
 
   constructor(db: Database.Database, options: { readonly busyTimeoutMs?: number } = {}) {
     // busy_timeout first, so that switching to WAL waits for other processes too.
@@ -76,6 +79,7 @@ export class SQLiteStore implements Store {
     this.#identities = new SQLiteIdentities(this.#db, this.#audit);
     this.#providerSessions = new SQLiteProviderSessions(this.#db, this.#revocations, this.#audit);
     this.#oauthClients = new SQLiteOAuthClients(this.#db);
+    this.#partners = new SQLitePartners(this.#db);
     this.#consumed = new SQLiteConsumedValues(this.#db);
     this.#housekeeping = new SQLiteHousekeeping(this.#db, this.#consumed);
   }
@@ -126,6 +130,12 @@ export class SQLiteStore implements Store {
   recordGrant(grant: OAuthGrantRecord): Promise<void> { return this.#oauthClients.recordGrant(grant); }
   findGrant(sessionId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrant(sessionId); }
   findGrantByCode(codeId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrantByCode(codeId); }
+  createPartner(partner: NewPartner, keys: readonly NewPartnerKey[]): Promise<PartnerRecord> { return this.#partners.createPartner(partner, keys); }
+  findPartner(id: string): Promise<PartnerRecord | null> { return this.#partners.findPartner(id); }
+  listPartners(): Promise<PartnerRecord[]> { return this.#partners.listPartners(); }
+  rotatePartnerKey(partnerId: string, key: NewPartnerKey, retireAt: number, at: number): Promise<PartnerRecord> { return this.#partners.rotatePartnerKey(partnerId, key, retireAt, at); }
+  revokePartnerKey(keyId: string, at: number): Promise<PartnerKeyRecord | null> { return this.#partners.revokePartnerKey(keyId, at); }
+  listPartnerChanges(afterSeq: number): Promise<PartnerChanges> { return this.#partners.listPartnerChanges(afterSeq); }
 
   insertSigningKey(key: NewSigningKey): Promise<SigningKeyRecord> { return this.#keys.insertSigningKey(key); }
   listSigningKeys(): Promise<SigningKeyRecord[]> { return this.#keys.listSigningKeys(); }
