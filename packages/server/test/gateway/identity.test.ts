@@ -8,8 +8,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/clock.js';
+import { deriveKeyRing } from '../../src/core/keys.js';
+import { generateSigningKey } from '../../src/core/signing-keys.js';
 import { IdentityTokens } from '../../src/gateway/identity-token.js';
 import type { Auth } from '../../src/http/guard.js';
+import { TEST_SECRET } from '../support/test-server.js';
 import { ALICE, APP_ORIGIN, BOB, startGatewayServer, type GatewayServer } from './gateway-support.js';
 
 const DOC = await readFile(fileURLToPath(new URL('../../../../docs/gateway.md', import.meta.url)), 'utf8');
@@ -253,5 +256,18 @@ describe('a Python upstream verifies it with the standard library and PyJWT (the
 
   it('refuses a request without a token', async () => {
     expect((await askPython(undefined)).status).toBe(401);
+  });
+
+  // Last in the file: it changes the key that signs.
+  it('after a key rotation the gateway signs with the new key at once, and the upstream follows the JWKS', async () => {
+    const alice = await gw.signedIn(ALICE);
+    const before = decodeProtectedHeader((await alice.get('/orders/x')).body.authorization.slice(7)).kid;
+    const now = gw.clock.now();
+    await gw.gatehouse.store.insertSigningKey(await generateSigningKey('EdDSA', deriveKeyRing(TEST_SECRET).signingKeyEncryption, { now, activatesAt: now }));
+    await gw.gatehouse.signingKeys?.sync();
+    const res = await alice.get('/py/orders');
+    expect(res.status).toBe(200);
+    const after = (await alice.get('/orders/x')).body.authorization as string;
+    expect(decodeProtectedHeader(after.slice(7)).kid).not.toBe(before);
   });
 });
