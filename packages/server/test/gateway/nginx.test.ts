@@ -190,6 +190,14 @@ describe('nginx auth_request in front of an upstream', () => {
     expect(payload).toMatchObject({ preferred_username: 'alice', roles: ['user'] });
   });
 
+  it('the upstream sees the subject Gatehouse vouched for, never one the browser wrote', async () => {
+    const alice = await signIn(ALICE);
+    const me = await alice.get('/auth/me');
+    const res = await alice.get('/api/orders/8', { headers: { 'x-gatehouse-subject': 'someone-else' } });
+    expect(res.status).toBe(200);
+    expect(res.body.headers['x-gatehouse-subject']).toBe(me.body.user.id);
+  });
+
   it('answers 401 without a session, and nothing reaches the upstream', async () => {
     const res = await fetch(`${nginxURL}/api/orders/7`);
     expect(res.status).toBe(401);
