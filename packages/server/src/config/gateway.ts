@@ -72,6 +72,12 @@ const routeSchema = z.strictObject({
   forward: z.enum(['identity', 'provider-token']).default('identity'),
   /** Proxy WebSocket upgrades on this route. */
   websocket: z.boolean().default(false),
+  /**
+   * An expired access token is refreshed inline and the new cookies ride on the
+   * answer, for clients that cannot retry after a 401 (EventSource, WebSocket).
+   * Needs `cookies.refreshPath: "/"`.
+   */
+  transparentRefresh: z.boolean().default(false),
   /** Cookies (by name) the browser and the upstream may exchange through this route; all others are dropped both ways. */
   cookies: z.array(cookieName).max(32).default([]),
   timeouts: z
@@ -113,6 +119,7 @@ export interface GatewayRoute {
   readonly stripPrefix: boolean;
   readonly forward: 'identity' | 'provider-token';
   readonly websocket: boolean;
+  readonly transparentRefresh: boolean;
   readonly cookies: readonly string[];
   readonly timeouts: { readonly connectSeconds: number; readonly responseSeconds: number; readonly idleSeconds: number };
 }
@@ -129,6 +136,7 @@ export interface GatewayContext {
   readonly signingAlgorithm: string;
   readonly accessTokenAudience: string;
   readonly cookieNames: readonly string[];
+  readonly refreshCookiePath: string;
 }
 
 /**
@@ -157,6 +165,9 @@ export function gatewayProblems(gateway: GatewayConfig, context: GatewayContext)
     seen.set(key, i);
     if (route.audience === context.accessTokenAudience) {
       problems.push(`${field}.audience: must differ from accessToken.audience, so an upstream never accepts Gatehouse's access tokens`);
+    }
+    if (route.transparentRefresh && context.refreshCookiePath !== '/') {
+      problems.push(`${field}.transparentRefresh: needs cookies.refreshPath "/", so the refresh cookie reaches the route`);
     }
     if (route.auth === 'optional' && route.roles.length > 0) problems.push(`${field}.roles: need auth "required" (anonymous requests have no roles)`);
     if (route.upstream === undefined && (route.websocket || route.stripPrefix)) {

@@ -261,7 +261,7 @@ export function resolveConfig(
   const dpop = resolveDPoP(c.dpop, c.publicOrigin, problems, (field) => fromWhere(sources, field));
   const gateway = toGatewayConfig(c.gateway);
   const accessTokenAudience = c.accessToken.audience ?? c.publicOrigin;
-  for (const problem of gatewayProblems(gateway, { signingAlgorithm: c.signing.algorithm, accessTokenAudience, cookieNames: names })) {
+  for (const problem of gatewayProblems(gateway, { signingAlgorithm: c.signing.algorithm, accessTokenAudience, cookieNames: names, refreshCookiePath: cookies.refreshPath })) {
     const field = problem.slice(0, problem.indexOf(':'));
     problems.push(`${problem}${fromWhere(sources, field, 'gateway')}`);
   }

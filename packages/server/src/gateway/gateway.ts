@@ -72,7 +72,7 @@ export async function createGateway(gatehouse: Gatehouse, options: GatewayOption
   const providerTokens = options.providerTokens ?? gatehouse.providerTokens;
   const routes: ActiveRoute[] = settings.routes.map((route, index) => ({
     config: route,
-    guard: gatehouse.guard({ roles: route.roles, allowAnonymous: route.auth === 'optional' }),
+    guard: gatehouse.guard({ roles: route.roles, allowAnonymous: route.auth === 'optional', transparentRefresh: route.transparentRefresh }),
     credentials: credentialResolver(route, index, { identities, providerTokens }),
     headerRules: { csrfHeaderName: config.csrfHeaderName, cookies: route.cookies },
   }));

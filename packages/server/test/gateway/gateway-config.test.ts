@@ -41,6 +41,7 @@ describe('gateway.routes: valid routes', () => {
         stripPrefix: false,
         forward: 'identity',
         websocket: false,
+        transparentRefresh: false,
         cookies: [],
         timeouts: { connectSeconds: 5, responseSeconds: 30, idleSeconds: 300 },
       },
@@ -109,6 +110,10 @@ describe('gateway.routes: every problem names its field', () => {
     expect(problemsOf(routes({ ...ROUTE, auth: 'optional', roles: ['admin'] }))).toContain('gateway.routes.0.roles: need auth "required"');
   });
 
+  it('transparentRefresh without cookies.refreshPath "/" (the refresh cookie would never reach the route)', () => {
+    expect(problemsOf(routes({ ...ROUTE, transparentRefresh: true }))).toContain('gateway.routes.0.transparentRefresh: needs cookies.refreshPath "/"');
+  });
+
   it('timeouts out of range', () => {
     expect(problemsOf(routes({ ...ROUTE, timeouts: { responseSeconds: 0 } }))).toContain('gateway.routes.0.timeouts.responseSeconds:');
   });
@@ -173,6 +178,31 @@ describe('forward: "provider-token" (the seam for OpenID Connect)', () => {
       const refused = await alice.get('/nobody/x');
       expect(refused.status).toBe(401);
       expect(upstream.received).toHaveLength(1);
+    } finally {
+      await server.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('transparentRefresh on a route', () => {
+  it('refreshes an expired access token inline, sets the new cookies and forwards the request', async () => {
+    const upstream = await TestUpstream.start();
+    const server = await startGatewayServer({
+      cookies: { refreshPath: '/' },
+      ...routes({ prefix: '/events', upstream: upstream.url, audience: 'events', transparentRefresh: true }, { prefix: '/plain', upstream: upstream.url, audience: 'plain' }),
+    });
+    try {
+      const alice = await server.signedIn();
+      const before = alice.cookie('__Host-gh_access');
+      server.clock.advance(310_000); // past the 300 s lifetime and 5 s of leeway
+      expect((await alice.get('/plain/x')).status).toBe(401);
+      const res = await alice.get('/events/stream');
+      expect(res.status).toBe(200);
+      expect(res.setCookies.map((c) => c.name)).toContain('__Host-gh_access');
+      expect(alice.cookie('__Host-gh_access')).not.toBe(before);
+      expect(upstream.received).toHaveLength(1);
+      expect(upstream.last.headers.cookie).toBeUndefined();
     } finally {
       await server.close();
       await upstream.close();

@@ -97,6 +97,7 @@ describe('upstreamTarget: concatenation, never URL resolution', () => {
     stripPrefix: false,
     forward: 'identity',
     websocket: false,
+    transparentRefresh: false,
     cookies: [],
     timeouts: { connectSeconds: 5, responseSeconds: 30, idleSeconds: 300 },
     ...over,
