@@ -18,6 +18,7 @@ import { createGuard, type GuardAnswer, type GuardOptions, type GuardOutcome, ty
 import { createJWKSHandler, isJWKSURL } from './http/jwks-route.js';
 import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
+import { isOAuthPath } from './oauth/oauth-paths.js';
 import { createOIDCRoutes } from './oidc/oidc-routes.js';
 import type { ProviderTokenSource } from './oidc/provider-tokens.js';
 import { openPartnerServices, type PartnerServices } from './partners/partners.js';
@@ -103,7 +104,11 @@ export interface Gatehouse {
    * check keys against (null otherwise). See docs/machine-access.md.
    */
   readonly partners: PartnerServices;
-  /** Answers a request under `/auth/` or for `/.well-known/jwks.json`. Web-standard in and out; never throws. */
+  /**
+   * Answers a request under `/auth/` or for `/.well-known/jwks.json` and, with
+   * `oauth.enabled`, under `/oauth/` and for `/.well-known/oauth-authorization-server`.
+   * Web-standard in and out; never throws.
+   */
   handle(request: Request, client: ClientContext): Promise<Response>;
   /** Builds a guard for your own routes. */
   guard(options?: GuardOptions): Guard;
@@ -219,6 +224,10 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     if (ownStore) await store.close();
     throw error;
   }
+  // The OAuth authorization server (native apps, machine clients): loaded only when enabled.
+  const oauth = config.oauth.enabled
+    ? (await import('./oauth/oauth-routes.js')).createOAuthRoutes({ config, store, clock, keys, tokens, auth, revocations, consumeOnce, logger, audit })
+    : null;
 
   const stopPolling = revocations.startPolling({ intervalMs: options.revocationSyncIntervalMs ?? 250, logger });
   let purging = false;
@@ -267,6 +276,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     partners,
     handle: (request, client) => {
       if (isJWKSURL(request.url)) return Promise.resolve(jwks(request));
+      if (oauth !== null && isOAuthPath(new URL(request.url).pathname)) return oauth.handle(request, client);
       // OpenID Connect and login apps: a module of their own (src/oidc), beside the /auth routes.
       return oidc.owns(new URL(request.url).pathname) ? oidc.handle(request, client) : routes(request, client);
     },

@@ -8,6 +8,7 @@ import { resolveOIDC, type OIDCConfig } from './oidc-resolve.js';
 import { configSchema, type ConfigInput } from './schema.js';
 import type { ParsedPartners } from './partners-schema.js';
 import { resolveSignatures, type SignaturesConfig } from './signatures-config.js';
+import type { OAuthConfig } from './oauth-schema.js';
 
 export type { GatewayConfig, GatewayRoute } from './gateway.js';
 
@@ -104,6 +105,8 @@ export interface GatehouseConfig {
   readonly gateway: GatewayConfig;
   /** OpenID Connect providers and trusted login apps (docs/oidc.md). */
   readonly oidc: OIDCConfig;
+  /** The OAuth authorization server for native apps and machine clients (docs/native-apps.md). */
+  readonly oauth: OAuthConfig;
 }
 
 /** Raised when configuration is invalid; `message` names every bad field. */
@@ -318,6 +321,12 @@ export function resolveConfig(
     partners: c.partners,
     gateway,
     oidc,
+    oauth: {
+      enabled: c.oauth.enabled,
+      codeTtlSeconds: c.oauth.codeTtlSeconds,
+      clientTokenTtlSeconds: c.oauth.clientTokenTtlSeconds,
+      clientTokenAudience: c.oauth.clientTokenAudience ?? accessTokenAudience,
+    },
   });
 }
 

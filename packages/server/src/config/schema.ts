@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dpopSchema } from './dpop-schema.js';
 import { partnersSchema } from './partners-schema.js';
+import { oauthSchema } from './oauth-schema.js';
 import { signaturesSchema } from './signatures-schema.js';
 import { gatewaySchema } from './gateway.js';
 import { oidcSchema } from './oidc-schema.js';
@@ -215,6 +216,8 @@ export const configSchema = z
     gateway: gatewaySchema,
     /** OpenID Connect providers and trusted login apps; see docs/oidc.md. */
     oidc: oidcSchema,
+    /** Gatehouse as an OAuth authorization server for native apps and machine clients; see docs/native-apps.md. */
+    oauth: oauthSchema,
   })
   .strict();
 

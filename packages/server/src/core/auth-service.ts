@@ -80,7 +80,30 @@ export class AuthService {
    * Argon2id work.
    */
   async login(input: { username: string; password: string }, client: ClientContext): Promise<IssuedSession> {
-    const { store, clock, hasher, throttle } = this.#d;
+    return this.#withPassword(input, client, async (user, throttleKey) => {
+      const issued = await this.#openSession(user, client, throttleKey);
+      return { result: issued, sessionId: issued.session.id };
+    });
+  }
+
+  /**
+   * Checks a username and password exactly as {@link login} does (throttled,
+   * the same answers and work for unknown users, failures audited) but opens
+   * no session: for a sign-in whose session is opened later, such as an OAuth
+   * authorization code redeemed by a native app (see `src/oauth`). Returns the
+   * user; `INVALID_CREDENTIALS` otherwise.
+   */
+  async verifyPassword(input: { username: string; password: string }, client: ClientContext): Promise<UserRecord> {
+    return this.#withPassword(input, client, async (user) => ({ result: user, sessionId: null }));
+  }
+
+  /** The shared body of login and verifyPassword: throttle, judge the password, then `onSuccess`. */
+  async #withPassword<T>(
+    input: { username: string; password: string },
+    client: ClientContext,
+    onSuccess: (user: UserRecord, throttleKey: string) => Promise<{ result: T; sessionId: string | null }>,
+  ): Promise<T> {
+    const { store, hasher, throttle } = this.#d;
     let username: string | null;
     try {
       username = normalizeUsername(input.username);
@@ -106,11 +129,11 @@ export class AuthService {
         await this.#audit('login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
         throw new GatehouseError('INVALID_CREDENTIALS');
       }
-      const issued = await this.#openSession(user, client, throttleKey);
+      const { result, sessionId } = await onSuccess(user, throttleKey);
       judged = true;
       await decision.attempt.succeeded();
-      await this.#audit('login_succeeded', client, { userId: user.id, sessionId: issued.session.id });
-      return issued;
+      if (sessionId !== null) await this.#audit('login_succeeded', client, { userId: user.id, sessionId });
+      return result;
     } finally {
       if (!judged) await decision.attempt.abandoned();
     }

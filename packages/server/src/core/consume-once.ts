@@ -12,7 +12,7 @@ import type { ConsumeOnceStore } from '../store/consume-once-store.js';
 import type { Clock } from './clock.js';
 
 /** What kind of value is consumed; keeps equal ids of different kinds apart. */
-export type ConsumeKind = 'oidc-transaction' | 'logout-token' | 'login-app-token' | (string & {});
+export type ConsumeKind = 'oidc-transaction' | 'logout-token' | 'login-app-token' | 'oauth-code' | 'client-assertion' | (string & {});
 
 export interface ConsumeOnce {
   /**

@@ -108,7 +108,6 @@ export const ERRORS = {
   CONFIG_INVALID: { status: 500, message: 'The configuration is invalid.' },
   USER_NOT_FOUND: { status: 404, message: 'No such user.' },
   SESSION_NOT_FOUND: { status: 404, message: 'No such session.' },
-  CLIENT_NOT_FOUND: { status: 404, message: 'No OAuth client with that id.' },
   KEY_NOT_FOUND: { status: 404, message: 'No signing key with that kid.' },
   PARTNER_NOT_FOUND: { status: 404, message: 'No such partner.' },
   PARTNER_KEY_NOT_FOUND: { status: 404, message: 'No partner key with that id.' },

@@ -49,6 +49,12 @@ export interface KeyRing {
   readonly oidcTransaction: KeyObject;
   /** HMAC key of DPoP server nonces (see `DPoPNonces`): any instance sharing the secret accepts them. */
   readonly dpopNonce: KeyObject;
+  /** AES-256-GCM key of OAuth authorization codes (a JWE of their own `typ`; see `src/oauth/authorization-code.ts`). */
+  readonly oauthCode: KeyObject;
+  /** AES-256-GCM key of the sign-in page's sealed authorization request (its own `typ`). */
+  readonly oauthRequest: KeyObject;
+  /** HS256 key of machine clients' access tokens when `signing.algorithm` is HS256 (never the user tokens' key). */
+  readonly clientToken: KeyObject;
 }
 
 /**
@@ -97,6 +103,9 @@ const INFO = {
   providerTokenEncryption: 'gatehouse/v1/provider-token-encryption',
   oidcTransaction: 'gatehouse/v1/oidc-transaction',
   dpopNonce: 'gatehouse/v1/dpop-nonce',
+  oauthCode: 'gatehouse/v1/oauth-code',
+  oauthRequest: 'gatehouse/v1/oauth-request',
+  clientToken: 'gatehouse/v1/client-token',
 } as const;
 
 /**
@@ -134,5 +143,8 @@ export function deriveKeyRing(secret: string): KeyRing {
     providerTokenEncryption: derive(INFO.providerTokenEncryption),
     oidcTransaction: derive(INFO.oidcTransaction),
     dpopNonce: derive(INFO.dpopNonce),
+    oauthCode: derive(INFO.oauthCode),
+    oauthRequest: derive(INFO.oauthRequest),
+    clientToken: derive(INFO.clientToken),
   });
 }

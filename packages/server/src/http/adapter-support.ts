@@ -13,6 +13,7 @@ import type { HeaderReader } from './request-origin.js';
 import { allowedAuthMethods } from './auth-routes.js';
 import { isAmbiguousTarget } from './exact-path.js';
 import { JWKS_PATH } from './jwks-route.js';
+import { isOAuthPath, OAUTH_ALLOW } from '../oauth/oauth-paths.js';
 import { errorResponse } from './responses.js';
 
 /**
@@ -28,6 +29,14 @@ export function isAuthPath(target: string): boolean {
   if (!target.startsWith('/auth')) return false;
   const next = target.charCodeAt(5);
   return Number.isNaN(next) || next === 0x2f /* / */ || next === 0x3f /* ? */;
+}
+
+/**
+ * True for every target the engine answers for this Gatehouse: {@link isAuthPath}
+ * and, when `oauth.enabled`, the OAuth paths (`/oauth/…`, the server metadata).
+ */
+export function isEnginePath(gatehouse: Gatehouse, target: string): boolean {
+  return isAuthPath(target) || (gatehouse.config.oauth.enabled && isOAuthPath(target));
 }
 
 /**
@@ -58,7 +67,8 @@ export async function answerAuthRequest(
   if (isAmbiguousTarget(target)) return errorResponse(new GatehouseError('NOT_FOUND'));
   if (isRefusedMethod(method)) {
     const query = target.indexOf('?');
-    const allow = allowedAuthMethods(query === -1 ? target : target.slice(0, query));
+    const path = query === -1 ? target : target.slice(0, query);
+    const allow = allowedAuthMethods(path) ?? OAUTH_ALLOW.get(path);
     return errorResponse(allow === undefined ? new GatehouseError('NOT_FOUND') : new GatehouseError('METHOD_NOT_ALLOWED', { headers: { allow } }));
   }
   try {

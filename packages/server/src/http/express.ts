@@ -9,7 +9,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
-import { isAuthPath, NodeRequestView } from './adapter-support.js';
+import { isEnginePath, NodeRequestView } from './adapter-support.js';
 import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
 import { isAmbiguousTarget } from './exact-path.js';
 import { nodeAuthResponse, sendWebResponse } from './node.js';
@@ -53,7 +53,7 @@ function bodyAlreadyRead(req: Request): boolean {
 export function expressAuth(gatehouse: Gatehouse): RequestHandler {
   return function gatehouseAuth(req: Request, res: Response, next: NextFunction): void {
     const target = req.originalUrl;
-    if (!isAuthPath(target)) return next();
+    if (!isEnginePath(gatehouse, target)) return next();
     res.removeHeader('x-powered-by');
     if (req.method !== 'GET' && req.method !== 'HEAD' && bodyAlreadyRead(req)) {
       gatehouse.logger.error('a body parser ran before expressAuth; mount expressAuth first');

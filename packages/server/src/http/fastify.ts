@@ -15,6 +15,7 @@ import { isAmbiguousTarget } from './exact-path.js';
 import { nodeAuthResponse } from './node.js';
 import { errorResponse } from './responses.js';
 import { JWKS_PATH } from './jwks-route.js';
+import { METADATA_PATH } from '../oauth/oauth-paths.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -62,7 +63,8 @@ export async function gatehouseFastify(app: FastifyInstance, options: GatehouseF
   const unreachable = async (): Promise<void> => {
     throw new Error('the /auth onRequest hook always answers');
   };
-  for (const url of ['/auth', '/auth/*', JWKS_PATH]) {
+  const oauthPaths = gatehouse.config.oauth.enabled ? ['/oauth/*', METADATA_PATH] : [];
+  for (const url of ['/auth', '/auth/*', JWKS_PATH, ...oauthPaths]) {
     app.route({ method: AUTH_METHODS, url, onRequest: answer, handler: unreachable, exposeHeadRoute: false });
   }
 }

@@ -11,7 +11,7 @@ import { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
-import { answerAuthRequest, isAuthPath, LazyClientContext, NodeRequestView } from './adapter-support.js';
+import { answerAuthRequest, isEnginePath, LazyClientContext, NodeRequestView } from './adapter-support.js';
 import { isAmbiguousTarget, targetOfURL } from './exact-path.js';
 import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
 import { errorResponse } from './responses.js';
@@ -79,7 +79,7 @@ function clientOf(gatehouse: Gatehouse, c: Context, options: HonoAdapterOptions)
  */
 export function honoAuth(gatehouse: Gatehouse, options: HonoAdapterOptions = {}): MiddlewareHandler {
   return async function gatehouseAuth(c, next) {
-    if (!isAuthPath(c.req.path)) return next();
+    if (!isEnginePath(gatehouse, c.req.path)) return next();
     // The method is checked before `c.req.raw` is touched: a Web Request cannot carry TRACE.
     return answerAuthRequest(gatehouse, c.req.method, rawTarget(c), () => c.req.raw, clientOf(gatehouse, c, options));
   };

@@ -4,7 +4,7 @@ import type { ClientContext } from '../core/auth-service.js';
 import { GatehouseError } from '../core/errors.js';
 import type { Gatehouse } from '../gatehouse.js';
 import type { Auth, GuardOptions, GuardOutcome } from './guard.js';
-import { answerAuthRequest, isAuthPath, isRefusedMethod, NodeRequestView } from './adapter-support.js';
+import { answerAuthRequest, isEnginePath, isRefusedMethod, NodeRequestView } from './adapter-support.js';
 import type { HeaderReader } from './request-origin.js';
 import { isAmbiguousTarget } from './exact-path.js';
 import { readJSONBody } from './request-body.js';
@@ -144,7 +144,7 @@ function runFallback(fallback: NonNullable<NodeServerOptions['fallback']>, req: 
 export function createNodeServer(gatehouse: Gatehouse, options: NodeServerOptions = {}): Server {
   const server = createServer({ maxHeaderSize: options.maxHeaderSizeBytes ?? 16 * 1024 }, (req, res) => {
     const path = req.url ?? '/';
-    const work = isAuthPath(path)
+    const work = isEnginePath(gatehouse, path)
       ? handleAuthRequest(gatehouse, req, res)
       : isRefusedMethod(req.method)
       ? sendWebResponse(res, errorResponse(new GatehouseError('METHOD_NOT_ALLOWED', { headers: { allow: APPLICATION_METHODS } })))
