@@ -16,9 +16,10 @@ export interface CheckedTarget {
   readonly query: string;
 }
 
-// Characters allowed as they are in a path: RFC 3986 unreserved, the sub-delimiters except `;`, `:`, `@`, `/`, and `%` (checked below).
+// Characters allowed as they are in a path: RFC 3986 unreserved, the sub-delimiters except `;`, `:`, `@`, `/`, `%`
+// (checked below), and `[ ] | ^`, which browsers send unencoded (the URL standard's path percent-encode set leaves them).
 const PATH_CHAR = new Uint8Array(128);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@/%") PATH_CHAR[c.charCodeAt(0)] = 1;
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@/%[]|^") PATH_CHAR[c.charCodeAt(0)] = 1;
 
 /**
  * Bytes that may not appear percent-encoded in a path: letters, digits and the
@@ -44,7 +45,7 @@ function hexValue(code: number): number {
 /**
  * Checks a raw request target (`req.url`). Returns null when it must be
  * refused: not origin-form (`/…`), a character outside the path alphabet
- * (`\`, space, controls, non-ASCII), a malformed or forbidden percent-escape,
+ * (`\`, space, quotes, `{ } <` `` ` ``, controls, non-ASCII: browsers encode these), a malformed or forbidden percent-escape,
  * an empty segment (`//`), a segment ending in `.` (`.`, `..`, `admin.`), or a
  * query with characters outside visible ASCII or a `#`.
  *

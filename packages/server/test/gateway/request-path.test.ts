@@ -12,6 +12,7 @@ describe('checkRequestTarget: what the gateway accepts', () => {
     ['/api/search/a%20b', '/api/search/a%20b', ''],
     ["/api/x:y@z!$&'()*+,=~_-.v1", "/api/x:y@z!$&'()*+,=~_-.v1", ''],
     ['/api/q?filter=[a|b]&path=../x', '/api/q', '?filter=[a|b]&path=../x'],
+    ['/api/tags/[a]|b^c', '/api/tags/[a]|b^c', ''],
     ['/', '/', ''],
   ])('accepts %s as it is', (target, path, query) => {
     expect(checkRequestTarget(target)).toEqual({ path, query });
@@ -49,6 +50,8 @@ describe('checkRequestTarget: what the gateway accepts', () => {
     ['a raw non-ASCII character', '/api/é'],
     ['a raw space', '/api/a b'],
     ['a raw quote', '/api/"x"'],
+    ['a raw brace', '/api/{x}'],
+    ['a raw backtick', '/api/`x`'],
     ['a fragment', '/api/x#frag'],
     ['a fragment in the query', '/api/x?a=1#frag'],
     ['a control character in the query', '/api/x?a=\u0001'],
