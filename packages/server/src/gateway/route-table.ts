@@ -46,3 +46,25 @@ export function upstreamTarget(route: GatewayRoute, target: CheckedTarget): stri
   const path = base + rest;
   return (path === '' ? '/' : path) + target.query;
 }
+
+/**
+ * The browser's view of a `Location` the upstream sent: an absolute URL on the
+ * upstream's own origin (which names an internal host) becomes the public path
+ * that reaches the same resource through this route, the inverse of
+ * {@link upstreamTarget}. Anything else (relative, another origin, a path
+ * outside the upstream's base path) is left as it is.
+ */
+export function publicLocation(route: GatewayRoute, location: string): string {
+  const upstream = route.upstream;
+  if (upstream === undefined || !location.startsWith(upstream.origin)) return location;
+  let path = location.slice(upstream.origin.length);
+  // `http://upstream:80` must not match `http://upstream:8081/…`.
+  if (path !== '' && !'/?#'.includes(path.charAt(0))) return location;
+  if (path.charAt(0) !== '/') path = `/${path}`;
+  const base = upstream.basePath;
+  if (base !== '' && path !== base && !'/?#'.includes(path.charAt(base.length) || 'x')) return location;
+  if (!path.startsWith(base)) return location;
+  const below = path.slice(base.length);
+  if (route.stripPrefix && route.prefix !== '/') return route.prefix + below;
+  return below.charAt(0) === '/' ? below : `/${below}`;
+}

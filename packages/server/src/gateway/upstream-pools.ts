@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
 import type { GatewayRoute } from '../config/resolve.js';
 import { GatehouseError } from '../core/errors.js';
+import { publicLocation } from './route-table.js';
 import { clientResponseHeaders } from './upstream-headers.js';
 
 /** Most connections kept open to one upstream. */
@@ -98,6 +99,9 @@ export class UpstreamPools {
           const answer = clientResponseHeaders(headers, route.cookies, call.setCookies);
           // An answer made for one user must not be served to another by a CDN or proxy cache.
           if (call.personal && answer['cache-control'] === undefined) answer['cache-control'] = 'private';
+          // A redirect to the upstream's own (internal) address becomes the public path to the same place.
+          const location = answer.location;
+          if (typeof location === 'string') answer.location = publicLocation(route, location);
           opaque.writeHead(statusCode, answer);
           // An event stream may stay silent for a while: the browser gets its headers now, not with the first event.
           if (String(headers['content-type']).startsWith('text/event-stream')) opaque.flushHeaders();

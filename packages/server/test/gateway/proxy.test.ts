@@ -250,6 +250,14 @@ describe('what the upstream receives', () => {
     expect(headers['keep-alive']).toBeUndefined();
   });
 
+  it('a redirect to the upstream’s own address reaches the browser as the public path', async () => {
+    api.handlers.set('/admin-service/moved', (_req, res) => res.writeHead(302, { location: `${api.url}/admin-service/users/2?from=moved` }).end());
+    const bob = await gw.signedIn(BOB);
+    const res = await bob.get('/api/admin/moved');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/api/admin/users/2?from=moved');
+  });
+
   it('and the browser gets no hop-by-hop headers of the upstream’s, nor those it names in Connection', async () => {
     const res = await gw.browser().get('/public/hop');
     expect(res.status).toBe(200);

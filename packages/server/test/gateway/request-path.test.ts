@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GatewayRoute } from '../../src/config/resolve.js';
 import { checkRequestTarget, pathUnderPrefix } from '../../src/gateway/request-path.js';
-import { upstreamTarget } from '../../src/gateway/route-table.js';
+import { publicLocation, upstreamTarget } from '../../src/gateway/route-table.js';
 
 describe('checkRequestTarget: what the gateway accepts', () => {
   it.each([
@@ -118,5 +118,44 @@ describe('upstreamTarget: concatenation, never URL resolution', () => {
 
   it('strips as many characters as the prefix has, whatever their case', () => {
     expect(upstreamTarget(route({ stripPrefix: true }), { path: '/API/Orders/7', query: '' })).toBe('/7');
+  });
+});
+
+describe('publicLocation: redirects to the upstream’s own address, mapped back', () => {
+  const route = (over: Partial<GatewayRoute>): GatewayRoute => ({
+    prefix: '/api/admin',
+    upstream: { origin: 'http://admin.internal:9000', basePath: '/v2' },
+    audience: 'admin',
+    auth: 'required',
+    roles: [],
+    stripPrefix: true,
+    forward: 'identity',
+    websocket: false,
+    transparentRefresh: false,
+    cookies: [],
+    timeouts: { connectSeconds: 5, responseSeconds: 30, idleSeconds: 300 },
+    ...over,
+  });
+
+  it.each([
+    ['http://admin.internal:9000/v2/users/7?tab=1', '/api/admin/users/7?tab=1'],
+    ['http://admin.internal:9000/v2', '/api/admin'],
+    ['http://admin.internal:9000/v2?x=1', '/api/admin?x=1'],
+  ])('with stripPrefix: %s becomes %s', (location, expected) => {
+    expect(publicLocation(route({}), location)).toBe(expected);
+  });
+
+  it('without stripPrefix the public path is the upstream path below its base', () => {
+    expect(publicLocation(route({ stripPrefix: false }), 'http://admin.internal:9000/v2/api/admin/users')).toBe('/api/admin/users');
+  });
+
+  it.each([
+    ['a relative location', '/v2/users'],
+    ['another origin', 'https://login.example.com/'],
+    ['another port that starts the same', 'http://admin.internal:90001/v2/x'],
+    ['a path outside the base path', 'http://admin.internal:9000/v3/x'],
+    ['a path that only starts like the base path', 'http://admin.internal:9000/v2x/y'],
+  ])('leaves %s alone', (_what, location) => {
+    expect(publicLocation(route({}), location)).toBe(location);
   });
 });
