@@ -21,7 +21,7 @@ import { SessionCookies } from './http/session-cookies.js';
 import { isOAuthPath } from './oauth/oauth-paths.js';
 import { createOIDCRoutes } from './oidc/oidc-routes.js';
 import type { ProviderTokenSource } from './oidc/provider-tokens.js';
-import { openPartnerServices, type PartnerServices } from './partners/partners.js';
+import { openPartnerServices, PARTNER_CSRF_PATH, type PartnerServices } from './partners/partners.js';
 import type { SignatureVerifier } from './signatures/verifier.js';
 import { openConfiguredStore } from './store/open-store.js';
 import type { AuditEvent, Store } from './store/store.js';
@@ -217,7 +217,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   const jwks = createJWKSHandler(signingKeys);
   let partners: PartnerServices;
   try {
-    partners = await openPartnerServices({ config, store, clock, logger, redis, syncIntervalMs: options.revocationSyncIntervalMs ?? 250 });
+    partners = await openPartnerServices({ config, store, clock, logger, redis, keys, syncIntervalMs: options.revocationSyncIntervalMs ?? 250 });
   } catch (error) {
     await revocations.close();
     await redis?.close();
@@ -276,9 +276,12 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     partners,
     handle: (request, client) => {
       if (isJWKSURL(request.url)) return Promise.resolve(jwks(request));
-      if (oauth !== null && isOAuthPath(new URL(request.url).pathname)) return oauth.handle(request, client);
+      const { pathname } = new URL(request.url);
+      if (oauth !== null && isOAuthPath(pathname)) return oauth.handle(request, client);
+      // A partner's page asks for its CSRF token here, cross-origin (src/partners); only with partners enabled.
+      if (pathname === PARTNER_CSRF_PATH && partners.gate !== null) return partners.gate.csrfEndpoint(request);
       // OpenID Connect and login apps: a module of their own (src/oidc), beside the /auth routes.
-      return oidc.owns(new URL(request.url).pathname) ? oidc.handle(request, client) : routes(request, client);
+      return oidc.owns(pathname) ? oidc.handle(request, client) : routes(request, client);
     },
     guard: (guardOptions) => {
       const check = createGuard(guardDeps, guardOptions);

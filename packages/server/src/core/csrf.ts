@@ -2,12 +2,15 @@ import { createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:c
 
 /**
  * What a CSRF token is bound to: the session once signed in, or a pre-session
- * id (an anonymous cookie) for the login form itself, so login CSRF is covered.
- * The kind is part of the MAC, so a token for one never passes as the other.
+ * id (an anonymous cookie) for the login form itself, so login CSRF is covered;
+ * or, for a partner's page, its publishable key and a cookie of its own
+ * (minted with a key of its own too, see `KeyRing.partnerCSRF`).
+ * The kind is part of the MAC, so a token for one never passes as another.
  */
 export type CSRFBinding =
   | { readonly kind: 'session'; readonly id: string }
-  | { readonly kind: 'anonymous'; readonly id: string };
+  | { readonly kind: 'anonymous'; readonly id: string }
+  | { readonly kind: 'partner'; readonly id: string };
 
 /** 16 random bytes = 22 base64url chars; the last carries 4 zero bits. */
 const NONCE_BYTES = 16;
@@ -34,7 +37,7 @@ function mac(key: KeyObject, binding: CSRFBinding, nonce: string): Buffer {
 function isValidBinding(binding: unknown): binding is CSRFBinding {
   if (typeof binding !== 'object' || binding === null) return false;
   const { kind, id } = binding as { kind?: unknown; id?: unknown };
-  return (kind === 'session' || kind === 'anonymous') && typeof id === 'string' && id !== '';
+  return (kind === 'session' || kind === 'anonymous' || kind === 'partner') && typeof id === 'string' && id !== '';
 }
 
 /**
@@ -51,7 +54,7 @@ function isValidBinding(binding: unknown): binding is CSRFBinding {
  * ```
  */
 export function mintCSRFToken(key: KeyObject, binding: CSRFBinding): string {
-  if (!isValidBinding(binding)) throw new TypeError('A CSRF binding needs kind session or anonymous and a non-empty id.');
+  if (!isValidBinding(binding)) throw new TypeError('A CSRF binding needs kind session, anonymous or partner and a non-empty id.');
   const nonce = randomBytes(NONCE_BYTES).toString('base64url');
   return `${nonce}.${mac(key, binding, nonce).toString('base64url')}`;
 }

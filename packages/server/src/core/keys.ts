@@ -39,6 +39,8 @@ export interface KeyRing {
   readonly accessToken: KeyObject;
   /** HMAC key for session-bound CSRF tokens (see `mintCSRFToken`). */
   readonly csrf: KeyObject;
+  /** HMAC key for partner CSRF tokens (bound to a partner key and its cookie), apart from the session ones. */
+  readonly partnerCSRF: KeyObject;
   /** HMAC key for deriving refresh-token successors (see `deriveSuccessor`). */
   readonly refreshDerivation: KeyObject;
   /** AES-256-GCM key that encrypts private signing keys kept in the store (see `encryptPrivateKey`). */
@@ -98,6 +100,7 @@ function isRepetitionOf(value: string, unit: string): boolean {
 const INFO = {
   accessToken: 'gatehouse/v1/access-token',
   csrf: 'gatehouse/v1/csrf',
+  partnerCSRF: 'gatehouse/v1/partner-csrf',
   refreshDerivation: 'gatehouse/v1/refresh-successor',
   signingKeyEncryption: 'gatehouse/v1/signing-key-encryption',
   providerTokenEncryption: 'gatehouse/v1/provider-token-encryption',
@@ -138,6 +141,7 @@ export function deriveKeyRing(secret: string): KeyRing {
   return Object.freeze({
     accessToken: derive(INFO.accessToken),
     csrf: derive(INFO.csrf),
+    partnerCSRF: derive(INFO.partnerCSRF),
     refreshDerivation: derive(INFO.refreshDerivation),
     signingKeyEncryption: derive(INFO.signingKeyEncryption),
     providerTokenEncryption: derive(INFO.providerTokenEncryption),

@@ -114,3 +114,6 @@ export function expressGuard(gatehouse: Gatehouse, options?: GuardOptions): Requ
 export type { Auth, GuardOptions } from './guard.js';
 export { expressSignatureGuard } from '../signatures/express-guard.js';
 export type { SignatureGuardOptions } from '../signatures/guard.js';
+export { expressPartnerGuard } from '../partners/express-guard.js';
+export type { PartnerGuardOptions } from '../partners/partner-gate.js';
+export type { PartnerIdentity } from '../partners/partner-registry.js';

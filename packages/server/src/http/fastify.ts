@@ -123,3 +123,6 @@ export function fastifyGuard(gatehouse: Gatehouse, options?: GuardOptions): onRe
 export type { Auth, GuardOptions } from './guard.js';
 export { fastifySignatureGuard } from '../signatures/fastify-guard.js';
 export type { SignatureGuardOptions } from '../signatures/guard.js';
+export { fastifyPartnerGuard } from '../partners/fastify-guard.js';
+export type { PartnerGuardOptions } from '../partners/partner-gate.js';
+export type { PartnerIdentity } from '../partners/partner-registry.js';

@@ -127,3 +127,6 @@ export function honoGuard(gatehouse: Gatehouse, options?: GuardOptions & HonoAda
 export type { Auth, GuardOptions } from './guard.js';
 export { honoSignatureGuard, type SignatureEnv, type SignatureVariables } from '../signatures/hono-guard.js';
 export type { SignatureGuardOptions } from '../signatures/guard.js';
+export { honoPartnerGuard, type PartnerEnv, type PartnerVariables } from '../partners/hono-guard.js';
+export type { PartnerGuardOptions } from '../partners/partner-gate.js';
+export type { PartnerIdentity } from '../partners/partner-registry.js';

@@ -191,3 +191,6 @@ export { createStaticHandler, SPA_CSP } from './static-files.js';
 export type { Auth, GuardOptions } from './guard.js';
 export { nodeSignatureGuard } from '../signatures/node-guard.js';
 export type { SignatureGuardOptions, SignedRequest } from '../signatures/guard.js';
+export { nodePartnerGuard } from '../partners/node-guard.js';
+export type { PartnerGuardOptions } from '../partners/partner-gate.js';
+export type { PartnerIdentity } from '../partners/partner-registry.js';

@@ -6,16 +6,23 @@
  */
 import type { GatehouseConfig } from '../config/resolve.js';
 import type { Clock } from '../core/clock.js';
+import type { KeyRing } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
 import type { RedisConnections } from '../redis/connection.js';
 import type { Store } from '../store/store.js';
 import { PartnerAdmin } from './partner-admin.js';
+import type { PartnerGate } from './partner-gate.js';
 import type { PartnerRegistry } from './partner-registry.js';
+
+/** The path of the partner CSRF endpoint (see `PartnerGate.csrfEndpoint`). */
+export const PARTNER_CSRF_PATH = '/auth/partner/csrf';
 
 export interface PartnerServices {
   readonly admin: PartnerAdmin;
   /** The key registry; null unless `partners.enabled`. */
   readonly registry: PartnerRegistry | null;
+  /** What the partner guards run; null unless `partners.enabled`. */
+  readonly gate: PartnerGate | null;
   /** Stops polling and the feed. */
   close(): Promise<void>;
 }
@@ -26,6 +33,7 @@ export interface PartnerServicesOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly redis: RedisConnections | undefined;
+  readonly keys: KeyRing;
   readonly syncIntervalMs: number;
 }
 
@@ -39,9 +47,14 @@ export async function openPartnerServices(options: PartnerServicesOptions): Prom
   const feed = redis === undefined ? undefined : new (await import('./partner-feed.js')).RedisPartnerKeyFeed(redis, logger);
   if (!config.partners.enabled) {
     // Still tell running instances (which may enable partners) about revocations made here, such as by the CLI.
-    return { admin: new PartnerAdmin(store, clock, (keyId) => feed?.publishRevoked(keyId)), registry: null, close: async () => undefined };
+    return { admin: new PartnerAdmin(store, clock, (keyId) => feed?.publishRevoked(keyId)), registry: null, gate: null, close: async () => undefined };
   }
-  const { PartnerRegistry } = await import('./partner-registry.js');
+  const [{ PartnerRegistry }, { PartnerGate }, { PartnerCSRF }, limits] = await Promise.all([
+    import('./partner-registry.js'),
+    import('./partner-gate.js'),
+    import('./partner-csrf.js'),
+    import('./partner-rate-limit.js'),
+  ]);
   const registry = new PartnerRegistry(store, clock, {
     maxStalenessMs: config.revocation.maxStalenessSeconds * 1000,
     ...(feed === undefined ? {} : { feed }),
@@ -53,12 +66,25 @@ export async function openPartnerServices(options: PartnerServicesOptions): Prom
     throw error;
   }
   const stopPolling = registry.startPolling({ intervalMs: options.syncIntervalMs, logger });
+  const { rateLimit } = config.partners;
+  const limiter =
+    redis === undefined
+      ? new limits.MemoryPartnerRateLimiter(rateLimit, clock)
+      : new limits.RedisPartnerRateLimiter(redis.commands, { ...rateLimit, keyPrefix: redis.keyPrefix });
+  const csrf = new PartnerCSRF(options.keys.partnerCSRF, { secure: config.cookies.secure });
   return {
     admin: new PartnerAdmin(store, clock, (keyId) => registry.revoked(keyId)),
     registry,
+    gate: new PartnerGate({ registry, limiter, csrf, logger }),
     async close() {
       stopPolling();
       await registry.close();
     },
   };
+}
+
+/** The gate of enabled partner services; a `TypeError` at build time otherwise, so no route pretends to check keys. */
+export function partnerGateOf(partners: PartnerServices): PartnerGate {
+  if (partners.gate === null) throw new TypeError('partners.enabled is false: enable the partners section to build a partner guard (docs/machine-access.md)');
+  return partners.gate;
 }
