@@ -6,6 +6,7 @@ import { AuthService, type ClientContext } from './core/auth-service.js';
 import { StoreConsumeOnce, type ConsumeOnce } from './core/consume-once.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { deriveKeyRing, secretProblem } from './core/keys.js';
+import { createDPoPProofs, type DPoPProofs } from './dpop/proofs.js';
 import type { Logger } from './core/logger.js';
 import { MemoryLoginThrottle, type LoginThrottle } from './core/login-throttle.js';
 import { PasswordHasher } from './core/password.js';
@@ -104,6 +105,12 @@ export interface Gatehouse {
    * check keys against (null otherwise). See docs/machine-access.md.
    */
   readonly partners: PartnerServices;
+  /**
+   * The DPoP proof verifier (RFC 9449) of the `dpop` section, `jti`s in
+   * {@link consumeOnce}: the guards use it for DPoP-bound tokens, a token
+   * endpoint to bind what it issues to the client's key (`cnf.jkt`).
+   */
+  readonly dpop: DPoPProofs;
   /**
    * Answers a request under `/auth/` or for `/.well-known/jwks.json` and, with
    * `oauth.enabled`, under `/oauth/` and for `/.well-known/oauth-authorization-server`.
@@ -204,10 +211,11 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     logAudit,
   });
   const cookies = new SessionCookies(config.cookies);
-  const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock };
+  const consumeOnce: ConsumeOnce = shared?.consumeOnce ?? new StoreConsumeOnce(store, clock);
+  const dpop = createDPoPProofs({ config: config.dpop, consumeOnce, nonceKey: keys.dpopNonce, clock });
+  const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock, dpop };
   const guard = promised(createGuard(guardDeps));
   const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard });
-  const consumeOnce: ConsumeOnce = shared?.consumeOnce ?? new StoreConsumeOnce(store, clock);
   // Signed requests: the verifier's code is loaded only when clients that sign are configured.
   const signatures =
     config.signatures.keys.length === 0
@@ -266,6 +274,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     revocations,
     signingKeys,
     consumeOnce,
+    dpop,
     providerTokens: oidc.providerTokens,
     get signatures(): SignatureVerifier {
       if (signatures === null) {

@@ -22,6 +22,12 @@ export interface AccessTokenClaims {
   readonly roles: readonly string[];
   /** Sent on the wire as `preferred_username` (the OIDC claim name). */
   readonly username: string;
+  /**
+   * The key the token is bound to (RFC 9449 §6.1): the JWK SHA-256 thumbprint
+   * of the client's DPoP key. A token with `cnf` is good only with a proof
+   * signed by that key; the guard refuses it as `Bearer` or in a cookie.
+   */
+  readonly cnf?: { readonly jkt: string };
 }
 
 /** How access tokens are issued and checked. */
@@ -157,11 +163,14 @@ export class AccessTokenService {
     sessionId: string;
     /** The token never outlives this instant (ms since the epoch): the session's absolute expiry. */
     notAfter?: number;
+    /** Bind the token to this DPoP key thumbprint (`cnf.jkt`, RFC 9449 §6.1). */
+    jkt?: string;
   }): Promise<{ token: string; claims: AccessTokenClaims }> {
-    const { userId, username, roles, sessionId } = subject;
+    const { userId, username, roles, sessionId, jkt } = subject;
     if (!isNonEmptyString(userId) || !isNonEmptyString(sessionId) || typeof username !== 'string') {
       throw new TypeError('issue() needs a non-empty userId and sessionId and a string username.');
     }
+    if (jkt !== undefined && !isThumbprint(jkt)) throw new TypeError('issue() needs jkt as a JWK SHA-256 thumbprint (43 base64url characters).');
     if (!isStringArray(roles)) throw new TypeError('issue() needs roles as an array of strings.');
     const iat = Math.floor(this.#clock.now() / 1000);
     const claims: AccessTokenClaims = Object.freeze({
@@ -174,9 +183,10 @@ export class AccessTokenService {
       exp: Math.max(iat + 1, Math.min(iat + this.#options.ttlSeconds, Math.floor((subject.notAfter ?? Infinity) / 1000))),
       roles: Object.freeze([...roles]),
       username,
+      ...(jkt === undefined ? {} : { cnf: Object.freeze({ jkt }) }),
     });
     const signer = this.#keys.signer();
-    const token = await new SignJWT({ sid: claims.sid, roles: claims.roles, preferred_username: username })
+    const token = await new SignJWT({ sid: claims.sid, roles: claims.roles, preferred_username: username, ...(jkt === undefined ? {} : { cnf: { jkt } }) })
       .setProtectedHeader(signer.header)
       .setIssuer(claims.iss)
       .setAudience(claims.aud)
@@ -292,7 +302,7 @@ export class AccessTokenService {
    */
   #readClaims(payload: unknown): AccessTokenClaims | null {
     if (typeof payload !== 'object' || payload === null) return null;
-    const { iss, aud, sub, sid, jti, iat, exp, nbf, roles, preferred_username: username } = payload as Record<string, unknown>;
+    const { iss, aud, sub, sid, jti, iat, exp, nbf, roles, preferred_username: username, cnf } = payload as Record<string, unknown>;
     const { issuer, audience, ttlSeconds, clockToleranceSeconds } = this.#options;
     if (iss !== issuer || aud !== audience) return null; // aud must not be an array
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(jti)) return null;
@@ -301,12 +311,22 @@ export class AccessTokenService {
     // A token "issued" (or valid only) in the future was not issued by this clock.
     if (iat > latest || (nbf !== undefined && (!isSeconds(nbf) || nbf > latest))) return null;
     if (!isStringArray(roles) || typeof username !== 'string') return null;
-    return Object.freeze({ iss: issuer, aud: audience, sub, sid, jti, iat, exp, roles: Object.freeze([...roles]), username });
+    const claims = { iss: issuer, aud: audience, sub, sid, jti, iat, exp, roles: Object.freeze([...roles]), username };
+    if (cnf === undefined) return Object.freeze(claims);
+    // A confirmation we cannot check (no jkt, another kind of key binding) is never ignored: the token is refused.
+    const jkt = typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf) && Object.keys(cnf).length === 1 ? (cnf as Record<string, unknown>).jkt : undefined;
+    if (!isThumbprint(jkt)) return null;
+    return Object.freeze({ ...claims, cnf: Object.freeze({ jkt }) });
   }
 }
 
 function isKeySource(keys: KeyObject | AccessTokenKeys): keys is AccessTokenKeys {
   return typeof (keys as AccessTokenKeys).verifierFor === 'function' && typeof (keys as AccessTokenKeys).trusts === 'function';
+}
+
+/** A JWK SHA-256 thumbprint (RFC 7638) in base64url: 43 characters. */
+function isThumbprint(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value);
 }
 
 function isNonEmptyString(value: unknown): value is string {

@@ -107,15 +107,23 @@ export async function responseParts(response: Response): Promise<ResponseParts> 
 export class NodeRequestView implements GuardRequest, HeaderReader, ClientContext {
   readonly #req: IncomingMessage;
   readonly #gatehouse: Gatehouse;
+  readonly #target: string | undefined;
   #client: ClientContext | undefined;
 
-  constructor(req: IncomingMessage, gatehouse: Gatehouse) {
+  /** @param target the request target as sent, where a framework rewrites `req.url` (Express under a mount point). */
+  constructor(req: IncomingMessage, gatehouse: Gatehouse, target?: string) {
     this.#req = req;
     this.#gatehouse = gatehouse;
+    this.#target = target;
   }
 
   get method(): string {
     return this.#req.method ?? 'GET';
+  }
+
+  /** The request target as sent (`/path?query`): read only for a DPoP proof's `htu`. */
+  get url(): string {
+    return this.#target ?? this.#req.url ?? '/';
   }
 
   get headers(): HeaderReader {

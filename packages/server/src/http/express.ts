@@ -97,7 +97,8 @@ export function expressGuard(gatehouse: Gatehouse, options?: GuardOptions): Requ
   return function gatehouseGuard(req: Request, res: Response, next: NextFunction): void {
     // Paths are exact: a guarded route never answers a spelling that could be read as another path.
     if (isAmbiguousTarget(req.originalUrl)) return void refuse(res, new GatehouseError('NOT_FOUND')).catch(next);
-    const view = new NodeRequestView(req, gatehouse);
+    // The target as sent: under a router mounted at a prefix, Express rewrites req.url (a DPoP proof's htu names the whole path).
+    const view = new NodeRequestView(req, gatehouse, req.originalUrl);
     const answer = check(view, view);
     if (!(answer instanceof Promise)) {
       void settle(answer, req, res, next)?.catch(next);

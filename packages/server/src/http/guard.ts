@@ -6,6 +6,8 @@ import { csrfTokensEqual, verifyCSRFToken, type CSRFBinding } from '../core/csrf
 import { GatehouseError, isGatehouseError } from '../core/errors.js';
 import type { KeyRing } from '../core/keys.js';
 import type { RevocationList } from '../core/revocation-list.js';
+import { resourceRefusal } from '../dpop/challenge.js';
+import type { DPoPProofs } from '../dpop/proofs.js';
 import { readCookie } from './cookies.js';
 import { isTrustedRequestOrigin, type HeaderReader } from './request-origin.js';
 import { readAccessToken, sessionCookieMaxAgeSeconds, type SessionCookies } from './session-cookies.js';
@@ -18,14 +20,23 @@ export interface Auth {
   readonly tokenId: string;
   /** When the access token expires (ms since the epoch). */
   readonly expiresAt: number;
-  /** How the request authenticated: cookies need CSRF defence, bearer tokens do not. */
-  readonly via: 'cookie' | 'bearer';
+  /**
+   * How the request authenticated: cookies need CSRF defence, bearer tokens do
+   * not; `dpop` is a token bound to a key with a proof of that key for this request.
+   */
+  readonly via: 'cookie' | 'bearer' | 'dpop';
 }
 
 /** What a guard looks at. A Web `Request` fits; adapters for other frameworks pass a light view. */
 export interface GuardRequest {
   readonly method: string;
   readonly headers: HeaderReader;
+  /**
+   * The request target (`/path?query`) or absolute URL. Only DPoP reads it,
+   * and only its path, which with a `dpop.origins` origin makes the `htu` a
+   * proof must name. Without it a DPoP request is refused.
+   */
+  readonly url?: string;
 }
 
 export interface GuardOptions {
@@ -60,6 +71,8 @@ export interface GuardDeps {
   readonly auth: AuthService;
   readonly cookies: SessionCookies;
   readonly clock: Clock;
+  /** Verifies the proofs that come with DPoP-bound tokens (`Authorization: DPoP`). */
+  readonly dpop: DPoPProofs;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -135,13 +148,42 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     }
   };
 
+  /** A DPoP refusal: the same code, with the `WWW-Authenticate: DPoP` challenge. */
+  const refuseDPoP = (error: GatehouseError): GuardOutcome => ({ ok: false, error: resourceRefusal(error, config.dpop.algorithms), setCookies: NO_COOKIES });
+
   /** A bearer token is judged alone: valid cookies never rescue a bad header. */
   const judgeBearer = (result: AccessTokenVerification): GuardOutcome => {
     if (!result.ok) return fail(result.code);
     const { claims } = result;
+    // A token bound to a key is worth nothing without a proof of that key (RFC 9449 §7.1).
+    if (claims.cnf !== undefined) return refuseDPoP(new GatehouseError('DPOP_TOKEN_WITHOUT_PROOF'));
     const status = revocations.check(claims.sid, claims.sub, claims.iat);
     if (status !== null) return fail(status === 'revoked' ? 'SESSION_REVOKED' : status === 'stale' ? 'TOKEN_EXPIRED' : 'REVOCATION_UNAVAILABLE');
     return authorize(toAuth(claims, 'bearer'), NO_COOKIES);
+  };
+
+  /**
+   * `Authorization: DPoP <token>`: the token must be bound to a key (`cnf.jkt`)
+   * and come with a proof for this request signed by that key: `htm`, `htu`,
+   * `ath` and a `jti` never seen before. Proof verification is asynchronous by
+   * nature (a signature per request and a write to the consume-once record).
+   */
+  const judgeDPoP = (result: AccessTokenVerification, token: string, request: GuardRequest): GuardAnswer => {
+    if (!result.ok) return refuseDPoP(new GatehouseError(result.code));
+    const { claims } = result;
+    const jkt = claims.cnf?.jkt;
+    if (jkt === undefined) return refuseDPoP(new GatehouseError('DPOP_TOKEN_NOT_BOUND'));
+    const status = revocations.check(claims.sid, claims.sub, claims.iat);
+    if (status === 'unverifiable') return fail('REVOCATION_UNAVAILABLE');
+    if (status !== null) return refuseDPoP(new GatehouseError(status === 'revoked' ? 'SESSION_REVOKED' : 'TOKEN_EXPIRED'));
+    if (request.url === undefined) return refuseDPoP(new GatehouseError('DPOP_URL_MISMATCH'));
+    return deps.dpop.verify({ method: request.method, target: request.url, proof: request.headers.get('dpop') }, { accessToken: token, jkt }).then(
+      () => authorize(toAuth(claims, 'dpop'), NO_COOKIES),
+      (error: unknown) => {
+        if (isGatehouseError(error)) return refuseDPoP(error);
+        throw error;
+      },
+    );
   };
 
   const judgeCookie = (result: AccessTokenVerification, request: GuardRequest, cookieHeader: string | null, client: ClientContext): GuardAnswer => {
@@ -150,6 +192,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
       return fail(result.code);
     }
     const { claims } = result;
+    if (claims.cnf !== undefined) return refuseDPoP(new GatehouseError('DPOP_TOKEN_WITHOUT_PROOF'));
     const status = revocations.check(claims.sid, claims.sub, claims.iat);
     if (status === 'revoked') return fail('SESSION_REVOKED', deps.cookies.clearSession());
     // Fail closed, but keep the cookies: the session is probably fine, this instance just cannot tell right now.
@@ -174,9 +217,14 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
   return function guard(request, client) {
     const authorization = request.headers.get('authorization');
     if (authorization !== null) {
-      if (authorization.length < 8 || authorization.slice(0, 7).toLowerCase() !== 'bearer ') return fail('INVALID_AUTHORIZATION');
-      const result = tokens.check(authorization.slice(7).trim());
-      return result instanceof Promise ? result.then(judgeBearer) : judgeBearer(result);
+      if (authorization.length >= 8 && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
+        const result = tokens.check(authorization.slice(7).trim());
+        return result instanceof Promise ? result.then(judgeBearer) : judgeBearer(result);
+      }
+      if (authorization.length < 6 || authorization.slice(0, 5).toLowerCase() !== 'dpop ') return fail('INVALID_AUTHORIZATION');
+      const token = authorization.slice(5).trim();
+      const result = tokens.check(token);
+      return result instanceof Promise ? result.then((settled) => judgeDPoP(settled, token, request)) : judgeDPoP(result, token, request);
     }
     const cookieHeader = request.headers.get('cookie');
     const accessToken = readAccessToken(cookieHeader, config.cookies); // one cookie, or the split pair joined
