@@ -3,7 +3,7 @@
  * independent client (panva's `dpop`) and by hand-built attacks: every
  * refusal has its own code, and every valid proof is accepted exactly once.
  */
-import { createSecretKey, randomBytes } from 'node:crypto';
+import { createSecretKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,16 @@ describe('refused proofs, one code per cause', () => {
     const ed = await exportableKeyPair('Ed25519');
     expect(await codeFor(await proofWith(pair, { htm: 'GET', htu: URL_ORDERS }, { jwk: await publicJwkOf(ed) }))).toBe('DPOP_KEY_INVALID');
     expect(await codeFor(await proofWith(pair, { htm: 'GET', htu: URL_ORDERS }, { jwk: { ...(await publicJwkOf(pair)), alg: 'ES384' } }))).toBe('DPOP_KEY_INVALID');
+  });
+
+  it('an RSA key under 2048 bits, properly signed with it: DPOP_KEY_INVALID', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const { n, e } = publicKey.export({ format: 'jwk' });
+    const body = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const input = `${body({ alg: 'RS256', typ: 'dpop+jwt', jwk: { kty: 'RSA', n, e } })}.${body({ jti: randomBytes(16).toString('hex'), htm: 'GET', htu: URL_ORDERS, iat: Math.floor(clock.now() / 1000) })}`;
+    // Signed with node:crypto directly: jose refuses to sign with so short a key.
+    const proof = `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    expect(await codeFor(proof)).toBe('DPOP_KEY_INVALID');
   });
 
   it('signed with another key than its jwk header names: DPOP_SIGNATURE_INVALID', async () => {
