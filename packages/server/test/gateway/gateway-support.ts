@@ -90,6 +90,7 @@ export class TestUpstream {
 /** Gatehouse with its gateway on real HTTP over loopback. */
 export interface GatewayServer {
   readonly gatehouse: Gatehouse;
+  readonly server: Server;
   readonly gateway: Gateway;
   readonly clock: ManualClock;
   readonly baseURL: string;
@@ -106,8 +107,9 @@ export interface GatewayServer {
  * clock that starts at the real time so upstreams can check `exp` with their
  * own clock) with alice (role `user`) and bob (role `admin`), serving the
  * gateway as `gatehouse serve` mounts it: the gateway first, then a JSON 404.
+ * `options.port` picks the port (a browser test needs its origin before start).
  */
-export async function startGatewayServer(config: ConfigInput, options: GatewayOptions = {}): Promise<GatewayServer> {
+export async function startGatewayServer(config: ConfigInput, options: GatewayOptions & { readonly port?: number } = {}): Promise<GatewayServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-gateway-'));
   const clock = new ManualClock(Date.now());
   const resolved = resolveConfig({ secret: TEST_SECRET, dataDir, publicOrigin: APP_ORIGIN, logLevel: 'silent', signing: { algorithm: 'EdDSA' }, ...config });
@@ -117,12 +119,13 @@ export async function startGatewayServer(config: ConfigInput, options: GatewayOp
   const gateway = await createGateway(gatehouse, options);
   const server = createNodeServer(gatehouse, { fallback: gateway.handler((_req, res) => sendError(res, new GatehouseError('NOT_FOUND'))) });
   server.on('upgrade', gateway.upgrade);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const baseURL = `http://127.0.0.1:${port}`;
   const browser = (o?: { origin?: string | null }): TestBrowser => new TestBrowser(baseURL, o?.origin === undefined ? APP_ORIGIN : o.origin);
   return {
     gatehouse,
+    server,
     gateway,
     clock,
     baseURL,
