@@ -81,8 +81,12 @@ export class AuthService {
    */
   async login(input: { username: string; password: string }, client: ClientContext): Promise<IssuedSession> {
     return this.#withPassword(input, client, async (user, throttleKey) => {
-      const issued = await this.#openSession(user, client, throttleKey);
-      return { result: issued, sessionId: issued.session.id };
+      const opened = await this.#openSession(user.id, client, { passwordHash: user.passwordHash });
+      if (opened.status === 'opened') return opened.issued;
+      // A password change or disable committed while the password was being verified: no session.
+      // Not judged (nothing counts against the throttle), as if the attempt had come a moment later.
+      await this.#audit('login_failed', client, { userId: user.id, detail: { username: throttleKey } });
+      throw new GatehouseError('INVALID_CREDENTIALS');
     });
   }
 
@@ -94,14 +98,14 @@ export class AuthService {
    * user; `INVALID_CREDENTIALS` otherwise.
    */
   async verifyPassword(input: { username: string; password: string }, client: ClientContext): Promise<UserRecord> {
-    return this.#withPassword(input, client, async (user) => ({ result: user, sessionId: null }));
+    return this.#withPassword(input, client, async (user) => user);
   }
 
   /** The shared body of login and verifyPassword: throttle, judge the password, then `onSuccess`. */
   async #withPassword<T>(
     input: { username: string; password: string },
     client: ClientContext,
-    onSuccess: (user: UserRecord, throttleKey: string) => Promise<{ result: T; sessionId: string | null }>,
+    onSuccess: (user: UserRecord, throttleKey: string) => Promise<T>,
   ): Promise<T> {
     const { store, hasher, throttle } = this.#d;
     let username: string | null;
@@ -129,32 +133,13 @@ export class AuthService {
         await this.#audit('login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
         throw new GatehouseError('INVALID_CREDENTIALS');
       }
-      const { result, sessionId } = await onSuccess(user, throttleKey);
+      const result = await onSuccess(user, throttleKey);
       judged = true;
       await decision.attempt.succeeded();
-      if (sessionId !== null) await this.#audit('login_succeeded', client, { userId: user.id, sessionId });
       return result;
     } finally {
       if (!judged) await decision.attempt.abandoned();
     }
-  }
-
-  /** After a right password: the new session and its tokens, unless the password changed or the user was disabled meanwhile. */
-  async #openSession(user: UserRecord, client: ClientContext, throttleKey: string): Promise<IssuedSession> {
-    const { store, clock } = this.#d;
-    const session = await this.#createSession(user.id, client);
-    // A password change or disable that committed while the password was being
-    // verified revoked every session but this one, which did not exist yet.
-    // Re-read the user now that it does: anything committed later revokes it too.
-    const current = await store.findUserById(user.id);
-    if (current === null || current.disabled || current.passwordHash !== user.passwordHash) {
-      const at = clock.now();
-      await store.revokeSession(session.id, current?.disabled === false ? 'password_changed' : 'user_disabled', at);
-      this.#d.revocations.revokeSession(session.id, at);
-      await this.#audit('login_failed', client, { userId: user.id, detail: { username: throttleKey } });
-      throw new GatehouseError('INVALID_CREDENTIALS');
-    }
-    return this.#issue(current, session.record, session.refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
   }
 
   /**
@@ -164,31 +149,32 @@ export class AuthService {
    * `detail` (method, provider) goes into the audit record.
    */
   async loginExternal(userId: string, client: ClientContext, detail: Readonly<Record<string, string>>): Promise<IssuedSession> {
-    const { store, clock } = this.#d;
-    const user = await store.findUserById(userId);
-    if (user === null || user.disabled) {
+    const opened = await this.#openSession(userId, client, { detail });
+    if (opened.status === 'refused') {
       await this.#audit('login_failed', client, { userId, detail });
       throw new GatehouseError('FORBIDDEN', { message: 'This account cannot sign in.' });
     }
-    const session = await this.#createSession(user.id, client);
-    // As in login: a disable that committed meanwhile did not see this session.
-    const current = await store.findUserById(user.id);
-    if (current === null || current.disabled) {
-      const at = clock.now();
-      await store.revokeSession(session.id, 'user_disabled', at);
-      this.#d.revocations.revokeSession(session.id, at);
-      throw new GatehouseError('FORBIDDEN', { message: 'This account cannot sign in.' });
-    }
-    await this.#audit('login_succeeded', client, { userId: user.id, sessionId: session.id, detail });
-    return this.#issue(current, session.record, session.refreshToken, mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id }));
+    return opened.issued;
   }
 
-  async #createSession(userId: string, client: ClientContext): Promise<{ id: string; record: SessionRecord; refreshToken: string }> {
+  /**
+   * The sign-in's session, its tokens and its `login_succeeded` record, in
+   * one store transaction that also re-reads the user: a password change
+   * (with `passwordHash`, the hash that was verified) or disable that
+   * committed meanwhile refuses it, and the first access token carries the
+   * roles as committed. The record's log line follows the commit.
+   */
+  async #openSession(
+    userId: string,
+    client: ClientContext,
+    options: { readonly passwordHash?: string; readonly detail?: AuditDetail },
+  ): Promise<{ status: 'opened'; issued: IssuedSession } | { status: 'refused' }> {
     const now = this.#d.clock.now();
     const { session: sessionConfig } = this.#d.config;
     const refreshToken = generateRefreshToken();
-    const record = await this.#d.store.createSession(
-      {
+    const note = this.#note('login_succeeded', client, options.detail);
+    const opened = await this.#d.store.openSession({
+      session: {
         // A fresh id on every login: a session id planted before sign-in is never promoted (fixation).
         id: randomBytes(16).toString('base64url'),
         userId,
@@ -198,9 +184,15 @@ export class AuthService {
         userAgent: client.userAgent === null ? null : client.userAgent.slice(0, MAX_USER_AGENT_LENGTH),
         ip: client.ip,
       },
-      hashRefreshToken(refreshToken),
-    );
-    return { id: record.id, record, refreshToken };
+      refreshTokenHash: hashRefreshToken(refreshToken),
+      ...(options.passwordHash === undefined ? {} : { passwordHash: options.passwordHash }),
+      audit: note,
+    });
+    if (opened.status === 'refused') return opened;
+    const { session, user } = opened;
+    this.#logRecorded(note, now, user.id, session.id);
+    const csrfToken = mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id });
+    return { status: 'opened', issued: await this.#issue(user, session, refreshToken, csrfToken) };
   }
 
   async #issue(user: UserRecord, session: SessionRecord, refreshToken: string, csrfToken: string | undefined): Promise<IssuedSession> {

@@ -43,6 +43,32 @@ export interface NewSession {
   readonly ip: string | null;
 }
 
+/** A sign-in's session, opened by {@link SessionStore.openSession}. */
+export interface OpenSessionInput {
+  readonly session: NewSession;
+  /** Hash of the session's first refresh token (generation 0). */
+  readonly refreshTokenHash: string;
+  /**
+   * The password hash the sign-in verified: the session opens only if the
+   * user still has it. Absent for a sign-in without a password (OpenID).
+   */
+  readonly passwordHash?: string;
+  /** The `login_succeeded` record, written with the session (its `at` is `session.createdAt`). */
+  readonly audit: AuditNote;
+}
+
+/** Why {@link SessionStore.openSession} opened nothing. */
+export type OpenSessionRefusal = 'user_not_found' | 'user_disabled' | 'password_changed';
+
+export type OpenSessionOutcome =
+  | {
+      readonly status: 'opened';
+      readonly session: SessionRecord;
+      /** The user as the transaction saw it: the roles the first access token carries. */
+      readonly user: UserRecord;
+    }
+  | { readonly status: 'refused'; readonly reason: OpenSessionRefusal };
+
 /**
  * How a token in a chain was made from its predecessor: `derived` by a
  * normal rotation, or as a `replacement` for a successor that was never used
@@ -107,7 +133,20 @@ export type RotationOutcome =
  * session's id (`null` for several).
  */
 export interface SessionStore {
-  /** Creates a session together with its first refresh token (generation 0). */
+  /**
+   * Opens a sign-in's session in one transaction: reads the user (holding it
+   * against concurrent changes until the commit), refuses when the user is
+   * gone, disabled or (with `passwordHash`) has another password now, and
+   * otherwise creates the session, its first refresh token and the audit
+   * record together. A password change or disable that commits before it is
+   * seen; one that commits after it ends the new session like any other.
+   */
+  openSession(input: OpenSessionInput): Promise<OpenSessionOutcome>;
+  /**
+   * Creates a session together with its first refresh token (generation 0),
+   * without checking the user beyond its existence or writing an audit
+   * record (administration and tests; sign-ins use {@link openSession}).
+   */
   createSession(session: NewSession, refreshTokenHash: string): Promise<SessionRecord>;
   findSession(id: string): Promise<SessionRecord | null>;
   /** Read-only lookup of the session a refresh token belongs to, whatever its state. */

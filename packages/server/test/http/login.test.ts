@@ -163,6 +163,16 @@ describe('login throttling', () => {
     expect(events).toHaveLength(1);
     expect(events[0]!.detail).toMatchObject({ username: 'alice' });
   });
+
+  it('records a sign-in (login_succeeded) with the session it opened, written with that session', async () => {
+    const login = await server.browser().login(ALICE);
+    expect(login.status).toBe(200);
+    const alice = await server.gatehouse.auth.findUser('alice');
+    const [session] = await server.gatehouse.auth.listSessions(alice.id);
+    expect(await server.gatehouse.store.listAudit({ type: 'login_succeeded' })).toMatchObject([
+      { userId: alice.id, sessionId: session!.id, ip: session!.ip, at: session!.createdAt },
+    ]);
+  });
 });
 
 describe('login throttling per client IP', () => {

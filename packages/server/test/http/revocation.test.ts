@@ -173,11 +173,11 @@ describe('revocation racing a login', () => {
   /** Runs `change` at the worst moment: after the login verified the password, before its session exists. */
   function beforeNextSession(change: () => Promise<unknown>): void {
     const store = server.gatehouse.store;
-    const createSession = store.createSession;
-    store.createSession = async (...args) => {
-      store.createSession = createSession;
+    const openSession = store.openSession;
+    store.openSession = async (...args) => {
+      store.openSession = openSession;
       await change();
-      return createSession.apply(store, args);
+      return openSession.apply(store, args);
     };
   }
 
@@ -186,11 +186,13 @@ describe('revocation racing a login', () => {
     beforeNextSession(() => server.gatehouse.auth.setPassword(user.username, 'a brand new passphrase'));
     const browser = server.browser();
     const login = await browser.login(user);
-    const sessions = await server.gatehouse.auth.listSessions((await server.gatehouse.auth.findUser(user.username)).id);
-    expect(sessions).toEqual([]);
+    const userId = (await server.gatehouse.auth.findUser(user.username)).id;
+    expect(await server.gatehouse.auth.listSessions(userId)).toEqual([]);
     expect(login.status).toBe(401);
     expect(login.body.error.code).toBe('INVALID_CREDENTIALS');
     expect(login.setCookies).toEqual([]);
+    // The check and the session are one transaction: nothing was opened, so nothing had to be revoked.
+    expect((await server.gatehouse.store.listAudit({ userId })).map((e) => e.type)).toEqual(['login_failed', 'password_changed', 'user_created']);
   });
 
   it('disabling the user while the password is being checked leaves no session behind', async () => {

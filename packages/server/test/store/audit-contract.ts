@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditNote, RotateRefreshTokenInput, Store } from '../../src/store/store.js';
+import type { AuditNote, NewSession, RotateRefreshTokenInput, Store } from '../../src/store/store.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -48,6 +48,9 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
       );
       return { user, session, hash };
     };
+    const newSession = (userId: string): NewSession => ({ id: randomUUID(), userId, createdAt: T0 + 5, idleExpiresAt: T0 + IDLE, absoluteExpiresAt: T0 + 60 * MIN, userAgent: 'ua', ip: '192.0.2.9' });
+    const openSession = (session: NewSession, over: { passwordHash?: string; refreshTokenHash?: string } = {}) =>
+      store.openSession({ session, refreshTokenHash: over.refreshTokenHash ?? `rt-${randomUUID()}`, audit: note('login_succeeded', { method: 'password' }), ...(over.passwordHash === undefined ? {} : { passwordHash: over.passwordHash }) });
     /** Runs `fn` while audit inserts fail; it must reject. */
     const whileAuditRefused = async (fn: () => Promise<unknown>) => {
       const allow = await refuseAuditWrites();
@@ -79,6 +82,38 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
         expect(await store.listAudit({ type: 'refresh_token_reused' })).toMatchObject([
           { at: T0 + 5 * MIN, userId: user.id, sessionId: session.id, ...ACTOR },
         ]);
+      });
+
+      it('openSession writes login_succeeded with the session, and answers the user as the transaction read it', async () => {
+        const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h1', roles: ['member'], createdAt: T0 });
+        await store.setRoles(user.id, ['admin'], T0 + 1);
+        const session = newSession(user.id);
+        const refreshTokenHash = `rt-${randomUUID()}`;
+        const opened = await openSession(session, { passwordHash: 'h1', refreshTokenHash });
+        expect(opened).toEqual({
+          status: 'opened',
+          session: { ...session, lastSeenAt: session.createdAt, revokedAt: null, revokeReason: null },
+          user: await store.findUserById(user.id),
+        });
+        expect(opened.status === 'opened' && opened.user.roles).toEqual(['admin']);
+        expect(await store.findSessionByRefreshTokenHash(refreshTokenHash)).toMatchObject({ id: session.id });
+        expect(await store.listAudit()).toMatchObject([
+          { at: session.createdAt, type: 'login_succeeded', userId: user.id, sessionId: session.id, ...ACTOR, detail: { method: 'password' } },
+        ]);
+      });
+
+      it('openSession opens nothing and writes nothing for a user who is gone, disabled or has another password now', async () => {
+        const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h1', roles: [], createdAt: T0 });
+        expect(await openSession(newSession('nobody'))).toEqual({ status: 'refused', reason: 'user_not_found' });
+        await store.changePassword(user.id, 'h2', T0 + 1);
+        expect(await openSession(newSession(user.id), { passwordHash: 'h1' })).toEqual({ status: 'refused', reason: 'password_changed' });
+        // Without a password (an OpenID sign-in) the hash is not compared.
+        expect((await openSession(newSession(user.id))).status).toBe('opened');
+        await store.disableUser(user.id, T0 + 2);
+        expect(await openSession(newSession(user.id), { passwordHash: 'h2' })).toEqual({ status: 'refused', reason: 'user_disabled' });
+        expect(await openSession(newSession(user.id))).toEqual({ status: 'refused', reason: 'user_disabled' });
+        expect((await store.listAudit({ type: 'login_succeeded' })).length).toBe(1);
+        expect(await store.listActiveSessions(user.id, T0 + 10)).toEqual([]);
       });
 
       it('revokeSession writes its note only when it ended the session', async () => {
@@ -130,6 +165,15 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
         expect(await store.findSession(session.id)).toEqual(session);
         // Not `grace`: the token was never marked as rotated.
         expect((await rotate(hash, { now: T0 + 2 * MIN })).status).toBe('rotated');
+      });
+
+      it('openSession: no session and no refresh token exist', async () => {
+        const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h1', roles: [], createdAt: T0 });
+        const session = newSession(user.id);
+        const refreshTokenHash = `rt-${randomUUID()}`;
+        await whileAuditRefused(() => openSession(session, { passwordHash: 'h1', refreshTokenHash }));
+        expect(await store.findSession(session.id)).toBeNull();
+        expect(await store.findSessionByRefreshTokenHash(refreshTokenHash)).toBeNull();
       });
 
       it('reuse detection: the session is not revoked and no revocation event is published', async () => {

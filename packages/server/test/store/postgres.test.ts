@@ -185,6 +185,35 @@ describe('PostgresStore specifics', () => {
     });
   });
 
+  describe('a sign-in racing a change of the user', () => {
+    const signIn = (store: Store, userId: string) =>
+      store.openSession({
+        session: { id: randomUUID(), userId, createdAt: T0 + 1, idleExpiresAt: T0 + IDLE, absoluteExpiresAt: T0 + 86_400_000, userAgent: null, ip: null },
+        refreshTokenHash: `rt-${randomUUID()}`,
+        passwordHash: 'h',
+        audit: { type: 'login_succeeded', ...ACTOR },
+      });
+
+    it('waits for a password change that has not committed yet, then sees it and opens nothing', async () => {
+      const store = await open();
+      await store.migrate();
+      const { user } = await seed(store);
+      const changer = await adminClient();
+      try {
+        await changer.query('BEGIN');
+        await changer.query(`UPDATE "${schema.schema}".users SET password_hash = 'h2' WHERE id = $1`, [user.id]);
+        const pending = signIn(store, user.id);
+        await waitUntilBlockedBy(admin, await backendPid(changer));
+        await changer.query('COMMIT');
+        expect(await pending).toEqual({ status: 'refused', reason: 'password_changed' });
+      } finally {
+        await changer.end();
+      }
+      expect(await rows('SELECT COUNT(*)::int AS n FROM $schema.sessions')).toEqual([{ n: 1 }]); // seed's own
+      expect(await store.listAudit()).toEqual([]);
+    });
+  });
+
   describe('migrations', () => {
     it('five instances starting at once apply each migration exactly once, into their own schema', async () => {
       const stores = await Promise.all(Array.from({ length: 5 }, () => open({ poolSize: 1 })));

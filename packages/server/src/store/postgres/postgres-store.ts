@@ -11,7 +11,7 @@ import type { OAuthClientRecord, OAuthGrantRecord } from '../oauth-client-store.
 import type { NewPartner, NewPartnerKey, PartnerChanges, PartnerKeyRecord, PartnerRecord } from '../partner-store.js';
 import type { NewProviderSession, ProviderSessionMatch, ProviderSessionRecord } from '../provider-session-store.js';
 import type { RevocationEvent } from '../revocation-store.js';
-import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
+import type { NewSession, OpenSessionInput, OpenSessionOutcome, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
 import type { NewSigningKey, SigningKeyRecord } from '../signing-key-store.js';
 import type { Store } from '../store.js';
 import type { NewUser, UserRecord } from '../user-store.js';
@@ -103,6 +103,7 @@ export class PostgresStore implements Store {
   enableUser(userId: string, at: number, audit?: AuditNote): Promise<void> { return this.#users.enableUser(userId, at, audit); }
   setRoles(userId: string, roles: readonly string[], at: number, audit?: AuditNote): Promise<void> { return this.#users.setRoles(userId, roles, at, audit); }
 
+  openSession(input: OpenSessionInput): Promise<OpenSessionOutcome> { return this.#sessions.openSession(input); }
   createSession(session: NewSession, refreshTokenHash: string): Promise<SessionRecord> { return this.#sessions.createSession(session, refreshTokenHash); }
   findSession(id: string): Promise<SessionRecord | null> { return this.#sessions.findSession(id); }
   findSessionByRefreshTokenHash(hash: string): Promise<SessionRecord | null> { return this.#sessions.findSessionByRefreshTokenHash(hash); }

@@ -2,18 +2,74 @@
 import { GatehouseError } from '../../core/errors.js';
 import type { AuditNote } from '../audit-store.js';
 import { auditEventOf } from '../rows.js';
-import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord, SessionStore } from '../session-store.js';
+import type {
+  NewSession,
+  OpenSessionInput,
+  OpenSessionOutcome,
+  RevokeReason,
+  RotateRefreshTokenInput,
+  RotationOutcome,
+  SessionRecord,
+  SessionStore,
+} from '../session-store.js';
 import { insertAudit } from './audit.js';
 import type { PostgresConnection } from './connection.js';
 import { appendRevocations, revokeAllOfUser } from './revocations.js';
 import { rotate } from './rotation.js';
-import { type SessionRow, SESSION_COLUMNS, mapFirst, only, qualifiedSessionColumns, sqlState, toSession } from './rows.js';
+import { type SessionRow, type UserRow, SESSION_COLUMNS, mapFirst, only, qualifiedSessionColumns, sqlState, toSession, toUser } from './rows.js';
+
+/**
+ * A sign-in's session in one statement (atomic without BEGIN/COMMIT, one
+ * round trip). `FOR SHARE` holds the user row until the statement commits: a
+ * password change, disable or role change waits for it and then ends the new
+ * session like any other, and one that committed first is what this reads
+ * (PostgreSQL re-reads a row it had to wait for). The session, its first
+ * token and the audit record are inserted only when the user may sign in;
+ * the user row comes back either way, so the caller learns why not.
+ */
+const OPEN_SESSION = `
+  WITH u AS (
+    SELECT * FROM users WHERE id = $2::text FOR SHARE
+  ), s AS (
+    INSERT INTO sessions (id, user_id, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip)
+    SELECT $1::text, u.id, $3::bigint, $3::bigint, $4::bigint, $5::bigint, $6::text, $7::text FROM u
+    WHERE NOT u.disabled AND ($9::text IS NULL OR u.password_hash = $9::text)
+    RETURNING ${SESSION_COLUMNS}
+  ), t AS (
+    INSERT INTO refresh_tokens (hash, session_id, generation, created_at) SELECT $8::text, s.id, 0, s.created_at FROM s
+  ), a AS (
+    INSERT INTO audit_events (at, type, user_id, session_id, ip, user_agent, detail)
+    SELECT s.created_at, $10::text, s.user_id, s.id, $11::text, $12::text, $13::text FROM s
+  )
+  SELECT u.*, to_json(s) AS session FROM u LEFT JOIN s ON TRUE`;
+
+/** The user, and the new session as JSON (its BIGINT times are numbers there too), null when none opened. */
+type OpenedRow = UserRow & { session: SessionRow | null };
 
 export class PostgresSessions implements SessionStore {
   readonly #db: PostgresConnection;
 
   constructor(db: PostgresConnection) {
     this.#db = db;
+  }
+
+  async openSession({ session: s, refreshTokenHash, passwordHash, audit }: OpenSessionInput): Promise<OpenSessionOutcome> {
+    const event = auditEventOf(audit, { at: s.createdAt, userId: s.userId, sessionId: s.id });
+    const { rows } = await this.#db.one((run) =>
+      run<OpenedRow>(
+        OPEN_SESSION,
+        [
+          s.id, s.userId, s.createdAt, s.idleExpiresAt, s.absoluteExpiresAt, s.userAgent, s.ip, refreshTokenHash, passwordHash ?? null,
+          event.type, event.ip ?? null, event.userAgent ?? null, event.detail === undefined ? null : JSON.stringify(event.detail),
+        ],
+        'gatehouse_open_session',
+      ),
+    );
+    const row = rows[0];
+    if (row === undefined) return { status: 'refused', reason: 'user_not_found' };
+    const user = toUser(row);
+    if (row.session === null) return { status: 'refused', reason: user.disabled ? 'user_disabled' : 'password_changed' };
+    return { status: 'opened', session: toSession(row.session), user };
   }
 
   async createSession(s: NewSession, refreshTokenHash: string): Promise<SessionRecord> {

@@ -2,12 +2,21 @@
 import { GatehouseError } from '../../core/errors.js';
 import type { AuditNote } from '../audit-store.js';
 import { auditEventOf } from '../rows.js';
-import type { NewSession, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord, SessionStore } from '../session-store.js';
+import type {
+  NewSession,
+  OpenSessionInput,
+  OpenSessionOutcome,
+  RevokeReason,
+  RotateRefreshTokenInput,
+  RotationOutcome,
+  SessionRecord,
+  SessionStore,
+} from '../session-store.js';
 import type { SQLiteAudit } from './audit.js';
 import type { SQLiteDatabase } from './database.js';
 import type { SQLiteRevocations } from './revocations.js';
 import { SQLiteRotation } from './rotation.js';
-import { type SessionRow, sqliteCode, toSession } from './rows.js';
+import { type SessionRow, type UserRow, sqliteCode, toSession, toUser } from './rows.js';
 
 export class SQLiteSessions implements SessionStore {
   readonly #db: SQLiteDatabase;
@@ -30,6 +39,7 @@ export class SQLiteSessions implements SessionStore {
         'INSERT INTO refresh_tokens (hash, session_id, generation, created_at) VALUES (?, ?, 0, ?)',
       ),
       byId: db.prepare<[string], SessionRow>('SELECT * FROM sessions WHERE id = ?'),
+      user: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
       byTokenHash: db.prepare<[string], SessionRow>(
         'SELECT s.* FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id WHERE t.hash = ?',
       ),
@@ -44,19 +54,36 @@ export class SQLiteSessions implements SessionStore {
     };
   }
 
-  async createSession(s: NewSession, refreshTokenHash: string): Promise<SessionRecord> {
-    return this.#db.write(() => {
-      try {
-        this.#q.insert.run(s.id, s.userId, s.createdAt, s.createdAt, s.idleExpiresAt, s.absoluteExpiresAt, s.userAgent, s.ip);
-      } catch (error) {
-        if (sqliteCode(error) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new GatehouseError('USER_NOT_FOUND', { cause: error });
-        throw error;
-      }
-      this.#q.insertFirstToken.run(refreshTokenHash, s.id, s.createdAt);
-      const row = this.#q.byId.get(s.id);
-      if (row === undefined) throw new Error('Session vanished during insert.');
-      return toSession(row);
+  async openSession({ session, refreshTokenHash, passwordHash, audit }: OpenSessionInput): Promise<OpenSessionOutcome> {
+    // IMMEDIATE: no other writer (the CLI included) can change the user between this read and the commit.
+    return this.#db.write((): OpenSessionOutcome => {
+      const row = this.#q.user.get(session.userId);
+      if (row === undefined) return { status: 'refused', reason: 'user_not_found' };
+      const user = toUser(row);
+      if (user.disabled) return { status: 'refused', reason: 'user_disabled' };
+      if (passwordHash !== undefined && user.passwordHash !== passwordHash) return { status: 'refused', reason: 'password_changed' };
+      const record = this.#insert(session, refreshTokenHash);
+      this.#audit.insert(auditEventOf(audit, { at: session.createdAt, userId: user.id, sessionId: record.id }));
+      return { status: 'opened', session: record, user };
     });
+  }
+
+  async createSession(s: NewSession, refreshTokenHash: string): Promise<SessionRecord> {
+    return this.#db.write(() => this.#insert(s, refreshTokenHash));
+  }
+
+  /** Inserts a session and its first refresh token, inside the caller's transaction. */
+  #insert(s: NewSession, refreshTokenHash: string): SessionRecord {
+    try {
+      this.#q.insert.run(s.id, s.userId, s.createdAt, s.createdAt, s.idleExpiresAt, s.absoluteExpiresAt, s.userAgent, s.ip);
+    } catch (error) {
+      if (sqliteCode(error) === 'SQLITE_CONSTRAINT_FOREIGNKEY') throw new GatehouseError('USER_NOT_FOUND', { cause: error });
+      throw error;
+    }
+    this.#q.insertFirstToken.run(refreshTokenHash, s.id, s.createdAt);
+    const row = this.#q.byId.get(s.id);
+    if (row === undefined) throw new Error('Session vanished during insert.');
+    return toSession(row);
   }
 
   async findSession(id: string): Promise<SessionRecord | null> {
