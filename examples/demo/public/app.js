@@ -14,8 +14,10 @@ const ui = Object.fromEntries(
     'main', 'status', 'account', 'whoami', 'roles', 'logout',
     'view-loading', 'view-signed-out', 'view-signed-in',
     'login-form', 'login-username', 'login-password', 'login-error', 'login-submit',
+    'providers', 'provider-buttons',
     'dashboard-title', 'profile-message', 'profile-greeting', 'profile-details',
     'note-form', 'note-input', 'notes-message', 'notes-list',
+    'upstream-title', 'upstream-call', 'upstream-message', 'upstream-identity',
     'sessions-title', 'sessions-reload', 'sessions-message', 'sessions-list',
     'revoke-all-form', 'revoke-all-password', 'revoke-all-error',
   ].map((id) => [id.replace(/-(\w)/g, (_, letter) => letter.toUpperCase()), byId(id)]),
@@ -76,9 +78,10 @@ function showSignedOut(message = '', kind = 'info') {
   notes = [];
   sessions = [];
   // Wipe the previous user's data so the next person at this device can't read it.
-  for (const node of [ui.whoami, ui.roles, ui.profileGreeting, ui.profileDetails, ui.notesList, ui.sessionsList]) {
+  for (const node of [ui.whoami, ui.roles, ui.profileGreeting, ui.profileDetails, ui.notesList, ui.sessionsList, ui.upstreamIdentity]) {
     node.replaceChildren();
   }
+  ui.upstreamMessage.textContent = '';
   ui.noteForm.reset();
   ui.revokeAllForm.reset();
   ui.revokeAllError.textContent = '';
@@ -134,6 +137,27 @@ function renderProfile({ user: profileUser, greeting, accessTokenExpiresAt } = {
   addDetail(ui.profileDetails, 'User id', String(profileUser.id));
   // The server sends an ISO instant; the viewer's locale and time zone decide how it reads.
   if (accessTokenExpiresAt) addDetail(ui.profileDetails, 'Access token expires', timeElement(accessTokenExpiresAt));
+}
+
+/** A JWT NumericDate (seconds) as a <time> with seconds: the forwarded identity lives about a minute. */
+function numericDate(seconds) {
+  return timeElement(typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : undefined, { seconds: true });
+}
+
+/** What the upstream says it received: the verified claims, never the token. */
+function renderUpstream({ identity, path, receivedCookies } = {}) {
+  ui.upstreamIdentity.replaceChildren();
+  if (!identity) return;
+  const roles = Array.isArray(identity.roles) && identity.roles.length > 0 ? identity.roles.map(String).join(', ') : 'none';
+  addDetail(ui.upstreamIdentity, 'Subject (sub)', String(identity.sub));
+  addDetail(ui.upstreamIdentity, 'Username', String(identity.username ?? ''));
+  addDetail(ui.upstreamIdentity, 'Roles', roles);
+  addDetail(ui.upstreamIdentity, 'Audience (aud)', Array.isArray(identity.aud) ? identity.aud.join(', ') : String(identity.aud));
+  addDetail(ui.upstreamIdentity, 'Issuer (iss)', String(identity.iss));
+  addDetail(ui.upstreamIdentity, 'Issued (iat)', numericDate(identity.iat));
+  addDetail(ui.upstreamIdentity, 'Expires (exp)', numericDate(identity.exp));
+  addDetail(ui.upstreamIdentity, 'Path it was asked for', String(path));
+  addDetail(ui.upstreamIdentity, 'Your cookies', receivedCookies ? 'received (unexpected)' : 'not received');
 }
 
 function renderNotes() {
@@ -342,6 +366,17 @@ ui.logout.addEventListener('click', async () => {
   }
 });
 
+ui.upstreamCall.addEventListener('click', async () => {
+  beginAction();
+  const epoch = viewEpoch;
+  ui.upstreamCall.disabled = true;
+  try {
+    await loadInto(epoch, ui.upstreamMessage, () => api('GET', '/api/upstream/whoami'), renderUpstream);
+  } finally {
+    ui.upstreamCall.disabled = false;
+  }
+});
+
 ui.sessionsReload.addEventListener('click', () => {
   beginAction();
   loadSessions();
@@ -359,8 +394,38 @@ const SIGNED_OUT_MESSAGES = {
 auth.on('authenticated', (signedInUser) => showSignedIn(signedInUser));
 auth.on('unauthenticated', ({ reason }) => showSignedOut(...(SIGNED_OUT_MESSAGES[reason] ?? SIGNED_OUT_MESSAGES.expired)));
 
+/** One "Sign in with …" button per provider the server offers; none (and no "or") when it offers none or cannot say. */
+async function showProviders() {
+  let providers = [];
+  try {
+    providers = await auth.providers();
+  } catch {
+    return; // the password form still works
+  }
+  ui.providerButtons.replaceChildren(
+    ...providers.map((provider) => {
+      const button = el('button', 'button secondary wide', `Sign in with ${provider.displayName}`);
+      button.type = 'button';
+      button.dataset.testid = `provider-${provider.id}`;
+      button.addEventListener('click', () => {
+        beginAction();
+        button.disabled = true; // the page is going to the provider
+        auth.login({ provider: provider.id, returnTo: '/' }).catch(report);
+      });
+      return button;
+    }),
+  );
+  ui.providers.hidden = providers.length === 0;
+}
+
+// Back from the provider's page (the browser's back button restores this page as it was): the buttons work again.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) for (const button of ui.providerButtons.querySelectorAll('button')) button.disabled = false;
+});
+
 async function start() {
   showView('loading');
+  showProviders();
   try {
     await auth.getUser(); // signed in: the authenticated event has shown the dashboard
   } catch (error) {

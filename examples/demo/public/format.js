@@ -32,6 +32,7 @@ export function describeUserAgent(userAgent) {
 }
 
 const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const absoluteWithSeconds = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 const UNITS = [
   ['day', 86_400],
@@ -48,8 +49,11 @@ function describeRelative(date) {
   return relative.format(Math.round(seconds / length), unit);
 }
 
-/** A <time> element for an ISO date string; relative text ("5 minutes ago") when asked. */
-export function timeElement(iso, { relativeText = false } = {}) {
+/**
+ * A <time> element for an ISO date string; relative text ("5 minutes ago") when asked,
+ * seconds when they matter (a token that lives a minute).
+ */
+export function timeElement(iso, { relativeText = false, seconds = false } = {}) {
   const element = document.createElement('time');
   const date = new Date(iso);
   if (typeof iso !== 'string' || Number.isNaN(date.getTime())) {
@@ -57,8 +61,9 @@ export function timeElement(iso, { relativeText = false } = {}) {
     return element;
   }
   element.dateTime = date.toISOString();
-  element.textContent = relativeText ? describeRelative(date) : absolute.format(date);
-  element.title = absolute.format(date);
+  const format = seconds ? absoluteWithSeconds : absolute;
+  element.textContent = relativeText ? describeRelative(date) : format.format(date);
+  element.title = format.format(date);
   return element;
 }
 

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { listen, ListenError, unmatchedLocalOrigin } from '@gatehouse/server/node';
-import { createDemo } from './demo-app.js';
+import { createDemo, UPSTREAM_PREFIX } from './demo-app.js';
 
 // `npm start` from the repository root: everything lives in ./.gatehouse.
 const dataDir = resolve(process.env['GATEHOUSE_DATA_DIR'] ?? '.gatehouse');
@@ -28,10 +28,12 @@ if (served !== null) {
   );
 }
 process.stdout.write(
-  `\n  Gatehouse demo: ${publicOrigin}\n` +
-    `  Listening on  ${host}:${port}\n` +
-    `  Sign in as    ${demo.credentials.username} / ${demo.credentials.password}\n` +
-    `  Data:         ${dataDir}\n\n`,
+  `\n  Gatehouse demo    ${publicOrigin}\n` +
+    `  Listening on      ${host}:${port}\n` +
+    `  Sign in as        ${demo.credentials.username} / ${demo.credentials.password}\n` +
+    `  or with Demo IdP  ${demo.idp.credentials.username} / ${demo.idp.credentials.password}   (on the IdP's own page, ${demo.idp.issuer})\n` +
+    `  Upstream API      ${publicOrigin}${UPSTREAM_PREFIX}/ -> ${demo.upstream.url}   (through the gateway, signed in)\n` +
+    `  Data:             ${dataDir}\n\n`,
 );
 const stop = async () => {
   await demo.close();

@@ -77,6 +77,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       dataDir,
       env: {},
       overrides: { port, host: LOOPBACK, publicOrigin: origin, logLevel: 'silent', ...options.overrides },
+      // Any free port for the Demo IdP: tests run side by side.
+      idpPort: 0,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
     try {
