@@ -54,7 +54,9 @@ export function honoSignatureGuard(verifier: SignatureVerifier, options?: Signat
   const limit = bodyLimitOf(options);
   return async function gatehouseSignatureGuard(c, next) {
     const raw = c.req.raw;
-    const view: SignatureRequestView = { method: raw.method, target: targetOf(c), headers: raw.headers };
+    // A Web Request may carry no Host header (the runtime put the authority in the URL instead).
+    const headers = { get: (name: string) => raw.headers.get(name) ?? (name === 'host' ? new URL(raw.url).host : null) };
+    const view: SignatureRequestView = { method: raw.method, target: targetOf(c), headers };
     let signed;
     try {
       signed = await verifySignedRequest(verifier, view, raw.body, limit);

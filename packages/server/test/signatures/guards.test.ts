@@ -197,3 +197,48 @@ describe.each(ADAPTERS)('the signature guard on %s', (adapter) => {
     expect({ status, code: json.error?.code }).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
   });
 });
+
+describe('mounting mistakes and other runtimes', () => {
+  const verifier = () =>
+    new SignatureVerifier({ keys: [partner.key], origins: ['http://api.example.test'], consumeOnce: new InMemoryConsumeOnce(systemClock) });
+
+  it('Express: a body parser mounted before the guard makes it fail closed (500), with a warning, never pass', async () => {
+    const app = express();
+    app.use(express.json());
+    app.post('/api/orders', expressSignatureGuard(verifier()), (_req, res) => {
+      res.json({ reached: true });
+    });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? '');
+    process.on('warning', onWarning);
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const headers = { ...JSON_TYPE, ...signRequest({ method: 'POST', url: `${origin}/api/orders`, headers: JSON_TYPE, body: ORDER }, { key: partner.key }) };
+      const response = await fetch(`${origin}/api/orders`, { method: 'POST', headers, body: ORDER });
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('INTERNAL_ERROR');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toContain('GATEHOUSE_SIGNATURE_BODY_READ');
+    } finally {
+      process.off('warning', onWarning);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  });
+
+  it('Hono without a Node server (app.request, a Web Request): verifies from the URL and reads the body', async () => {
+    const app = new Hono<SignatureEnv>();
+    app.post('/api/orders', honoSignatureGuard(verifier()), async (c) => c.json({ keyid: c.get('signature').keyid, order: await c.req.json<unknown>() }));
+    const url = 'http://api.example.test/api/orders';
+    const headers = { ...JSON_TYPE, ...signRequest({ method: 'POST', url, headers: JSON_TYPE, body: ORDER }, { key: partner.key }) };
+    const ok = await app.request(url, { method: 'POST', headers, body: ORDER });
+    const okBody = await ok.json();
+    expect(okBody, JSON.stringify(okBody)).toEqual({ keyid: 'partner-a', order: JSON.parse(ORDER) });
+    const replay = await app.request(url, { method: 'POST', headers, body: ORDER });
+    expect(replay.status).toBe(401);
+  });
+});
