@@ -5,8 +5,10 @@
  * - `GET|POST|OPTIONS /api/catalog`: any partner key with `catalog:read`
  * - `GET|POST|OPTIONS /api/orders`: a partner key with `orders:write`
  * - `GET|POST /api/private`: a signed-in user's session (the ordinary guard)
+ * - `GET /page`: an empty HTML page of the app's own
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +31,7 @@ export interface PartnerServer {
   close(): Promise<void>;
 }
 
-export async function startPartnerServer(config: ConfigInput = {}, options: { readonly dataDir?: string; readonly syncIntervalMs?: number; readonly host?: string; readonly clock?: ManualClock } = {}): Promise<PartnerServer> {
+export async function startPartnerServer(config: ConfigInput = {}, options: { readonly dataDir?: string; readonly syncIntervalMs?: number; readonly host?: string; readonly port?: number; readonly clock?: ManualClock; readonly observe?: (method: string, headers: IncomingHttpHeaders) => void } = {}): Promise<PartnerServer> {
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gatehouse-partners-http-')));
   const clock = options.clock ?? new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
@@ -44,6 +46,11 @@ export async function startPartnerServer(config: ConfigInput = {}, options: { re
   const server = createNodeServer(gatehouse, {
     async fallback(req, res) {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/page') {
+        // An empty page of the app's own, for a browser to run first-party fetch calls from.
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>app</title>');
+        return;
+      }
       if (path === '/api/private') {
         const auth = await requireUser(req, res);
         if (auth === undefined) return;
@@ -58,7 +65,10 @@ export async function startPartnerServer(config: ConfigInput = {}, options: { re
       return sendJSON(res, 200, { partner: partner.partnerId, keyKind: partner.keyKind, scopes: partner.scopes });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, options.host ?? '127.0.0.1', resolve));
+  const { observe } = options;
+  // Sees every request as it arrives, before anything answers it.
+  if (observe !== undefined) server.prependListener('request', (req) => observe(req.method ?? 'GET', req.headers));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   return {
     gatehouse,
     clock,
