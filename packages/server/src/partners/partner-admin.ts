@@ -64,12 +64,22 @@ export class PartnerAdmin {
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #onRevoked: (keyId: string) => void;
+  readonly #onChanged: () => Promise<void>;
 
-  /** `onRevoked` tells the running instances (the key registry's feed), after the store recorded it. */
-  constructor(store: Store, clock: Clock, onRevoked: (keyId: string) => void) {
+  /**
+   * `onRevoked` tells the running instances (the key registry's feed), after the store recorded it.
+   * `onChanged` lets this instance's registry read a new partner or key at once (the others read it at their next poll).
+   */
+  constructor(store: Store, clock: Clock, onRevoked: (keyId: string) => void, onChanged: () => Promise<void> = async () => undefined) {
     this.#store = store;
     this.#clock = clock;
     this.#onRevoked = onRevoked;
+    this.#onChanged = onChanged;
+  }
+
+  /** Lets this instance's registry catch up; a failed read is the poller's to retry, not the caller's error. */
+  async #changed(): Promise<void> {
+    await this.#onChanged().catch(() => undefined);
   }
 
   /**
@@ -97,6 +107,7 @@ export class PartnerAdmin {
       { id: input.id, name: input.name ?? input.id, origins, scopes: [...new Set(input.scopes)], createdAt: now },
       [publishable.record, secret.record],
     );
+    await this.#changed();
     return { partner, publishableKey: publishable.value, secretKey: secret.value };
   }
 
@@ -114,6 +125,7 @@ export class PartnerAdmin {
     const next = generatePartnerKey(kind, now);
     const oldKeysEndAt = now + overlapSeconds * 1000;
     const partner = await this.#store.rotatePartnerKey(partnerId, next.record, oldKeysEndAt, now);
+    await this.#changed();
     return { partner, key: next.value, keyId: next.record.id, oldKeysEndAt };
   }
 

@@ -73,7 +73,7 @@ export async function openPartnerServices(options: PartnerServicesOptions): Prom
       : new limits.RedisPartnerRateLimiter(redis.commands, { ...rateLimit, keyPrefix: redis.keyPrefix });
   const csrf = new PartnerCSRF(options.keys.partnerCSRF, { secure: config.cookies.secure });
   return {
-    admin: new PartnerAdmin(store, clock, (keyId) => registry.revoked(keyId)),
+    admin: new PartnerAdmin(store, clock, (keyId) => registry.revoked(keyId), () => registry.sync()),
     registry,
     gate: new PartnerGate({ registry, limiter, csrf, logger }),
     async close() {
