@@ -28,10 +28,11 @@ export interface SignatureVerifierOptions {
   /** The keys that may sign, or a function that finds one by `keyid`. */
   readonly keys: readonly SignatureVerificationKey[] | SignatureKeyLookup;
   /**
-   * The origins this API is reached at (`https://api.example.com`). The
-   * request's `Host` must name one of them, and `@authority`, `@scheme` and
-   * `@target-uri` are built from it, so a request signed for another service
-   * that shares a key does not verify here.
+   * The origins this API is reached at (`https://api.example.com`), as the
+   * callers sign for them. `@authority`, `@scheme` and `@target-uri` are built
+   * from the configured origin, never from what the request claims, so a
+   * request signed for another service that shares a key does not verify
+   * here. With several origins, `Host` chooses among them (and must name one).
    */
   readonly origins: readonly string[];
   /** Where nonces are remembered; see {@link ConsumeOnce}. */
@@ -232,8 +233,15 @@ export class SignatureVerifier {
     };
   }
 
-  /** Scheme and authority from the configured origin the `Host` header names; refuses any other host. */
+  /**
+   * Scheme and authority from the configured origins. With one origin, that
+   * one, whatever `Host` says (a proxy may rewrite it; the signature must
+   * cover this origin through `@target-uri` or `@authority` anyway). With
+   * several, the one `Host` names; any other host is refused.
+   */
   #originOf(request: SignatureRequestView): RequestOrigin {
+    const [only] = this.#origins;
+    if (this.#origins.length === 1 && only !== undefined) return only;
     const host = request.headers.get('host');
     for (const origin of this.#origins) {
       if (hostAuthority(host, origin.scheme) === origin.authority) return origin;

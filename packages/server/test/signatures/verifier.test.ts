@@ -78,9 +78,24 @@ describe('signed requests that verify', () => {
     expect(await outcome(verifyRequest(newVerifier(), 'GET', URL_ORDERS, late))).toBe('verified');
   });
 
-  it('a Host with another case or the default port is the same origin', async () => {
-    const headers = { ...signRequest({ method: 'GET', url: URL_ORDERS }, { key: partner.key, clock }), host: 'API.example.test:443' };
+  it('with one origin, whatever Host a proxy put there: the configured origin is what counts', async () => {
+    const headers = { ...signRequest({ method: 'GET', url: URL_ORDERS }, { key: partner.key, clock }), host: 'backend.internal:8080' };
     expect(await outcome(verifyRequest(newVerifier(), 'GET', URL_ORDERS, headers))).toBe('verified');
+  });
+
+  it('with several origins, Host picks the one the signature must name; a Host naming none is SIGNATURE_INVALID', async () => {
+    const verifier = newVerifier({ origins: [API_ORIGIN, 'https://api.example.org'] });
+    const org = signRequest({ method: 'GET', url: 'https://api.example.org/orders' }, { key: partner.key, clock });
+    expect(await outcome(verifyRequest(verifier, 'GET', 'https://api.example.org/orders', org))).toBe('verified');
+    const test = signRequest({ method: 'GET', url: URL_ORDERS }, { key: partner.key, clock });
+    expect(await outcome(verifyRequest(verifier, 'GET', URL_ORDERS, { ...test, host: 'api.example.org' }))).toBe('SIGNATURE_INVALID');
+    const other = signRequest({ method: 'GET', url: URL_ORDERS }, { key: partner.key, clock });
+    expect(await outcome(verifyRequest(verifier, 'GET', URL_ORDERS, { ...other, host: 'elsewhere.example' }))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('with several origins, a Host with another case or the default port names the same origin', async () => {
+    const headers = { ...signRequest({ method: 'GET', url: URL_ORDERS }, { key: partner.key, clock }), host: 'API.example.test:443' };
+    expect(await outcome(verifyRequest(newVerifier({ origins: ['https://api.example.org', API_ORIGIN] }), 'GET', URL_ORDERS, headers))).toBe('verified');
   });
 });
 
