@@ -13,8 +13,11 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { launchChromium, openPage, SKIP_BROWSER_TESTS } from '../../../../examples/demo/test/support/chromium.js';
-import { freePort } from '../oidc/support/oidc-server.js';
-import { ALICE, startGatewayServer, type GatewayServer } from './gateway-support.js';
+import { ALICE, freePort, startGatewayServer, type GatewayServer } from './gateway-support.js';
+
+// What the page's own code touches, for the functions run inside Chromium (this file is compiled without the DOM library).
+declare const document: { readonly cookie: string };
+declare const location: { readonly host: string };
 
 const PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>through the gateway</title></head><body>app</body></html>';
 

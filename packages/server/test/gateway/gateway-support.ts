@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -200,4 +200,13 @@ function dechunk(text: string): string {
 export function rawGet(target: string, headers: Record<string, string> = {}): string {
   const lines = Object.entries({ host: 'localhost:8080', connection: 'close', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
   return `GET ${target} HTTP/1.1\r\n${lines.join('')}\r\n`;
+}
+
+/** A loopback port that was free a moment ago: for servers whose address must be known before they start. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

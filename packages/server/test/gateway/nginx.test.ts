@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +7,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanEnv, runCLI } from '../support/instance-process.js';
 import { TestBrowser } from '../support/test-browser.js';
-import { ALICE, APP_ORIGIN, BOB, rawExchange, TestUpstream } from './gateway-support.js';
+import { ALICE, APP_ORIGIN, BOB, freePort, rawExchange, TestUpstream } from './gateway-support.js';
 
 /**
  * Teams that keep nginx: Debian's nginx (a child process with its own prefix,
@@ -23,14 +22,6 @@ const DOC = await readFile(fileURLToPath(new URL('../../../../docs/gateway.md', 
 const SECRET = 'Xq3vN8rT1wZ5yB7mK2pD9sF4hJ6lC0gA-nginx-test';
 /** A client address on loopback that is not a trusted proxy. */
 const STRANGER = '127.0.0.2';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Resolves once something answers HTTP on `port`; nginx says nothing when it is ready. */
 async function untilListening(port: number, child: ChildProcess, log: () => string): Promise<void> {
@@ -278,7 +269,8 @@ describe('the decision endpoint asked directly', () => {
   });
 
   it('a question without an original URI, or with two different ones, is 403 MALFORMED_REQUEST', async () => {
-    for (const headers of [{}, { 'x-original-uri': '/api/orders/1', 'x-forwarded-uri': '/api/open/1' }]) {
+    const questions: Record<string, string>[] = [{}, { 'x-original-uri': '/api/orders/1', 'x-forwarded-uri': '/api/open/1' }];
+    for (const headers of questions) {
       const res = await fetch(`${gatehouseURL}/gatehouse/decision`, { headers });
       expect(res.status).toBe(403);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('MALFORMED_REQUEST');

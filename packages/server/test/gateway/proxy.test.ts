@@ -251,7 +251,7 @@ describe('what the upstream receives', () => {
   });
 
   it('a redirect to the upstream’s own address reaches the browser as the public path', async () => {
-    api.handlers.set('/admin-service/moved', (_req, res) => res.writeHead(302, { location: `${api.url}/admin-service/users/2?from=moved` }).end());
+    api.handlers.set('/admin-service/moved', (_req, res) => void res.writeHead(302, { location: `${api.url}/admin-service/users/2?from=moved` }).end());
     const bob = await gw.signedIn(BOB);
     const res = await bob.get('/api/admin/moved');
     expect(res.status).toBe(302);
@@ -269,7 +269,7 @@ describe('what the upstream receives', () => {
 
 describe('caching of personal answers', () => {
   it('an answer to a signed-in caller without Cache-Control is marked private; the upstream’s own Cache-Control is kept', async () => {
-    api.handlers.set('/api/cached', (_req, res) => res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' }).end('{}'));
+    api.handlers.set('/api/cached', (_req, res) => void res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' }).end('{}'));
     const alice = await gw.signedIn();
     expect((await alice.get('/api/orders')).headers.get('cache-control')).toBe('private');
     expect((await alice.get('/api/cached')).headers.get('cache-control')).toBe('public, max-age=60');
