@@ -56,7 +56,9 @@ afterAll(async () => {
 
 describe('docs/machine-access.md, the Python example', () => {
   it('signs a request the guard accepts, as written (only the URL pointed at the test server)', async () => {
-    const example = /```python\n([\s\S]*?)```/.exec(DOC)?.[1];
+    // The block under "Sign from another language" in the signed-requests section.
+    const section = DOC.slice(DOC.indexOf('### Sign from another language'));
+    const example = /```python\n([\s\S]*?)```/.exec(section)?.[1];
     expect(example).toContain('hmac.new(secret');
     const script = (example ?? '').replace('https://api.example.com/api/orders', `${origin}/api/orders`);
     const { stdout } = await run(PYTHON, ['-c', script], { cwd: dir });
