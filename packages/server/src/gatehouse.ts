@@ -213,7 +213,16 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   const cookies = new SessionCookies(config.cookies);
   const consumeOnce: ConsumeOnce = shared?.consumeOnce ?? new StoreConsumeOnce(store, clock);
   const dpop = createDPoPProofs({ config: config.dpop, consumeOnce, nonceKey: keys.dpopNonce, clock });
-  const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock, dpop };
+  // Machine clients' tokens (oauth.enabled): checked by guards with requireScope, issued at /oauth/token.
+  const clientTokens = config.oauth.enabled
+    ? new (await import('./oauth/client-token.js')).ClientTokenService(signingKeys, keys.clientToken, {
+        issuer: config.accessToken.issuer,
+        audience: config.oauth.clientTokenAudience,
+        ttlSeconds: config.oauth.clientTokenTtlSeconds,
+        clockToleranceSeconds: config.accessToken.clockToleranceSeconds,
+      }, clock)
+    : null;
+  const guardDeps = { config, keys, tokens, revocations, auth, cookies, clock, dpop, clientTokens };
   const guard = promised(createGuard(guardDeps));
   const routes = createAuthRoutes({ config, auth, store, clock, keys, tokens, cookies, logger, guard });
   // Signed requests: the verifier's code is loaded only when clients that sign are configured.
@@ -233,9 +242,9 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     throw error;
   }
   // The OAuth authorization server (native apps, machine clients): loaded only when enabled.
-  const oauth = config.oauth.enabled
-    ? (await import('./oauth/oauth-routes.js')).createOAuthRoutes({ config, store, clock, keys, tokens, auth, revocations, consumeOnce, logger, audit })
-    : null;
+  const oauth = clientTokens === null
+    ? null
+    : (await import('./oauth/oauth-routes.js')).createOAuthRoutes({ config, store, clock, keys, tokens, auth, revocations, consumeOnce, logger, audit }, clientTokens);
 
   const stopPolling = revocations.startPolling({ intervalMs: options.revocationSyncIntervalMs ?? 250, logger });
   let purging = false;

@@ -64,6 +64,8 @@ export const ERRORS = {
   CSRF_REJECTED: { status: 403, message: 'The request failed the CSRF check.' },
   ORIGIN_REJECTED: { status: 403, message: 'The request did not come from a trusted origin.' },
   FORBIDDEN: { status: 403, message: 'You do not have permission to do this.' },
+  /** A route with `requireScope`: the token is not a machine client's carrying every required scope. */
+  INSUFFICIENT_SCOPE: { status: 403, message: 'The token does not carry the scopes this route requires.' },
   /** The gateway's decision endpoint answers only the proxies listed in `trustProxy`. */
   PROXY_UNTRUSTED: { status: 403, message: 'This endpoint answers trusted proxies only.' },
   /** A publishable partner key from an origin the partner did not register, or with no Origin at all. */

@@ -8,6 +8,7 @@ import type { KeyRing } from '../core/keys.js';
 import type { RevocationList } from '../core/revocation-list.js';
 import { resourceRefusal } from '../dpop/challenge.js';
 import type { DPoPProofs } from '../dpop/proofs.js';
+import type { ClientTokenClaims, ClientTokenVerification } from '../oauth/client-token.js';
 import { readCookie } from './cookies.js';
 import { isTrustedRequestOrigin, type HeaderReader } from './request-origin.js';
 import { readAccessToken, sessionCookieMaxAgeSeconds, type SessionCookies } from './session-cookies.js';
@@ -25,6 +26,14 @@ export interface Auth {
    * not; `dpop` is a token bound to a key with a proof of that key for this request.
    */
   readonly via: 'cookie' | 'bearer' | 'dpop';
+  /**
+   * The machine client calling with a client-credentials token, or null for a
+   * user. Only routes with `requireScope` ever see a client; there `user.id`
+   * is `client:<id>` (never a user's id) with no roles, and `sessionId` is empty.
+   */
+  readonly client: string | null;
+  /** The scopes the token carries: a machine client's; always empty for a user's session. */
+  readonly scopes: readonly string[];
 }
 
 /** What a guard looks at. A Web `Request` fits; adapters for other frameworks pass a light view. */
@@ -56,6 +65,14 @@ export interface GuardOptions {
    * reaches the route.
    */
   readonly transparentRefresh?: boolean;
+  /**
+   * A route for machine clients (OAuth client credentials, `oauth.enabled`):
+   * admits a machine token carrying every listed scope, and nothing else.
+   * A user's token or cookie session is 403 `INSUFFICIENT_SCOPE` here (users
+   * are authorized by roles), as is a machine token missing a scope. Without
+   * this option a machine token is never accepted (401 `TOKEN_INVALID`).
+   */
+  readonly requireScope?: readonly string[];
 }
 
 /** A guard's verdict. `setCookies` must be sent on the response either way. */
@@ -73,10 +90,19 @@ export interface GuardDeps {
   readonly clock: Clock;
   /** Verifies the proofs that come with DPoP-bound tokens (`Authorization: DPoP`). */
   readonly dpop: DPoPProofs;
+  /** Machine clients' tokens; null unless `oauth.enabled`. */
+  readonly clientTokens?: ClientTokenChecker | null;
+}
+
+/** What the guard needs from the machine-token service (`ClientTokenService`). */
+export interface ClientTokenChecker {
+  check(token: string): ClientTokenVerification | Promise<ClientTokenVerification>;
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const NO_COOKIES: readonly string[] = Object.freeze([]);
+const NO_SCOPES: readonly string[] = Object.freeze([]);
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
 
 /** A guard's verdict: at once when it can be (a cached token, a refusal), a Promise when it must wait (a transparent refresh). */
 export type GuardAnswer = GuardOutcome | Promise<GuardOutcome>;
@@ -92,6 +118,20 @@ function toAuth(claims: AccessTokenClaims, via: Auth['via']): Auth {
     tokenId: claims.jti,
     expiresAt: claims.exp * 1000,
     via,
+    client: null,
+    scopes: NO_SCOPES,
+  };
+}
+
+function toClientAuth(claims: ClientTokenClaims): Auth {
+  return {
+    user: { id: `client:${claims.sub}`, username: `client:${claims.sub}`, roles: NO_SCOPES },
+    sessionId: '',
+    tokenId: claims.jti,
+    expiresAt: claims.exp * 1000,
+    via: 'bearer',
+    client: claims.sub,
+    scopes: claims.scopes,
   };
 }
 
@@ -111,6 +151,12 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
   const roles = [...(options.roles ?? [])];
   const enforceCSRF = (options.csrf ?? 'enforce') === 'enforce';
   const transparentRefresh = options.transparentRefresh === true;
+  const requiredScopes = options.requireScope === undefined ? null : [...options.requireScope];
+  const clientTokens = deps.clientTokens ?? null;
+  if (requiredScopes !== null) {
+    if (clientTokens === null) throw new TypeError('requireScope needs oauth.enabled: machine clients get their tokens from /oauth/token');
+    for (const scope of requiredScopes) if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) throw new TypeError(`requireScope: "${String(scope)}" is not a scope`);
+  }
   if (transparentRefresh && config.cookies.refreshPath !== '/') {
     throw new TypeError('transparentRefresh needs cookies.refreshPath set to "/" so the refresh cookie reaches guarded routes');
   }
@@ -124,6 +170,11 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
   };
 
   const authorize = (auth: Auth, setCookies: readonly string[]): GuardOutcome => {
+    if (requiredScopes !== null) {
+      // Users are authorized by roles, machines by scopes: a scope route is for machines only.
+      if (auth.client === null) return fail('INSUFFICIENT_SCOPE', setCookies);
+      for (const scope of requiredScopes) if (!auth.scopes.includes(scope)) return fail('INSUFFICIENT_SCOPE', setCookies);
+    }
     for (const role of roles) if (!auth.user.roles.includes(role)) return fail('FORBIDDEN', setCookies);
     return { ok: true, auth, setCookies };
   };
@@ -214,11 +265,31 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     return { ok: true, auth: null, setCookies: NO_COOKIES };
   };
 
+  /** A machine token, on a route with requireScope. */
+  const judgeClient = (result: ClientTokenVerification, token: string): GuardAnswer => {
+    if (!result.ok) {
+      // Not a machine token: a user's token gets the scope refusal once it is known to be valid, anything else its own.
+      const user = tokens.check(token);
+      const judgeUser = (r: AccessTokenVerification): GuardOutcome => (r.ok ? judgeBearer(r) : fail(result.code === 'TOKEN_EXPIRED' ? 'TOKEN_EXPIRED' : r.code));
+      return user instanceof Promise ? user.then(judgeUser) : judgeUser(user);
+    }
+    // A machine token bound to a key (cnf.jkt) is worth nothing as a bearer token (RFC 9449 §7.1). Checking
+    // proofs for machine tokens (`Authorization: DPoP` on scope routes) is the DPoP work's seam; until then: refused.
+    if (result.claims.jkt !== null) return refuseDPoP(new GatehouseError('DPOP_TOKEN_WITHOUT_PROOF'));
+    return authorize(toClientAuth(result.claims), NO_COOKIES);
+  };
+
   return function guard(request, client) {
     const authorization = request.headers.get('authorization');
     if (authorization !== null) {
       if (authorization.length >= 8 && authorization.slice(0, 7).toLowerCase() === 'bearer ') {
-        const result = tokens.check(authorization.slice(7).trim());
+        const bearer = authorization.slice(7).trim();
+        // A route for machine clients: their token kind is checked first (a user's token is then told INSUFFICIENT_SCOPE).
+        if (clientTokens !== null && requiredScopes !== null) {
+          const machine = clientTokens.check(bearer);
+          return machine instanceof Promise ? machine.then((settled) => judgeClient(settled, bearer)) : judgeClient(machine, bearer);
+        }
+        const result = tokens.check(bearer);
         return result instanceof Promise ? result.then(judgeBearer) : judgeBearer(result);
       }
       if (authorization.length < 6 || authorization.slice(0, 5).toLowerCase() !== 'dpop ') return fail('INVALID_AUTHORIZATION');

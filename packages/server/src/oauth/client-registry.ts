@@ -16,8 +16,8 @@ export const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** A scope token as RFC 6749 §3.3 defines it, capped at 64 characters. */
 export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
 
-/** The algorithms a `private_key_jwt` assertion may use: asymmetric only, never `none` nor HMAC. */
-export const ASSERTION_ALGORITHMS = ['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256'] as const;
+/** The algorithms a `private_key_jwt` assertion may use: asymmetric only, never `none` nor HMAC (`Ed25519` is RFC 9864's name for EdDSA over Ed25519). */
+export const ASSERTION_ALGORITHMS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'RS256', 'PS256'] as const;
 
 /** What `gatehouse client add` asks for. */
 export interface NewClientInput {

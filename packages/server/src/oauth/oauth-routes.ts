@@ -10,13 +10,16 @@
 import type { ClientContext } from '../core/auth-service.js';
 import { isGatehouseError } from '../core/errors.js';
 import { createAuthorizeEndpoint } from './authorize-endpoint.js';
+import { createClientCredentialsGrant } from './client-credentials.js';
+import type { ClientTokenService } from './client-token.js';
+import { createIntrospectionEndpoint } from './introspection-endpoint.js';
 import { createMetadataEndpoint } from './metadata.js';
 import { METADATA_PATH, OAUTH_ALLOW } from './oauth-paths.js';
 import type { OAuthDeps, OAuthHandler } from './oauth-deps.js';
 import { OAuthError, oauthErrorResponse } from './oauth-error.js';
 import { createRevocationEndpoint, type RevokeOther } from './revocation-endpoint.js';
 import type { SenderConstraintCheck } from './sender-constraint.js';
-import { createTokenEndpoint, type ExtraGrant } from './token-endpoint.js';
+import { createTokenEndpoint } from './token-endpoint.js';
 
 type Route = Readonly<Partial<Record<'GET' | 'POST', OAuthHandler>>>;
 
@@ -24,31 +27,36 @@ export interface OAuthRoutes {
   handle(request: Request, client: ClientContext): Promise<Response>;
 }
 
-/** Optional parts: the machine-client module adds its grant, introspection and the revocation of its tokens; DPoP its proof check. */
+/** What plugs in: DPoP's proof check (see sender-constraint.ts). */
 export interface OAuthExtensions {
-  readonly clientCredentials?: ExtraGrant;
-  readonly introspect?: OAuthHandler;
-  readonly revokeOther?: RevokeOther;
   readonly senderConstraint?: SenderConstraintCheck;
 }
 
-export function createOAuthRoutes(deps: OAuthDeps, extensions: OAuthExtensions = {}): OAuthRoutes {
+export function createOAuthRoutes(deps: OAuthDeps, clientTokens: ClientTokenService, extensions: OAuthExtensions = {}): OAuthRoutes {
   const authorize = createAuthorizeEndpoint(deps);
+  // A machine token cannot be revoked (self-contained, short-lived): its own client is told so (RFC 7009 §2.2.1);
+  // another client's is treated as unknown, so the endpoint tells no one whether a token exists.
+  const revokeOther: RevokeOther = async (token, clientId) => {
+    const machine = await clientTokens.check(token);
+    if (!machine.ok) return false;
+    if (machine.claims.sub !== clientId) return true;
+    throw new OAuthError('unsupported_token_type', 'Machine tokens cannot be revoked; they expire after oauth.clientTokenTtlSeconds.');
+  };
   const routes = new Map<string, Route>([
     ['/oauth/authorize', { GET: authorize.get, POST: authorize.post }],
     [
       '/oauth/token',
       {
         POST: createTokenEndpoint(deps, {
-          ...(extensions.clientCredentials === undefined ? {} : { clientCredentials: extensions.clientCredentials }),
+          clientCredentials: createClientCredentialsGrant(deps, clientTokens),
           ...(extensions.senderConstraint === undefined ? {} : { senderConstraint: extensions.senderConstraint }),
         }),
       },
     ],
-    ['/oauth/revoke', { POST: createRevocationEndpoint(deps, extensions.revokeOther === undefined ? {} : { other: extensions.revokeOther }) }],
+    ['/oauth/revoke', { POST: createRevocationEndpoint(deps, { other: revokeOther }) }],
+    ['/oauth/introspect', { POST: createIntrospectionEndpoint(deps, clientTokens) }],
     [METADATA_PATH, { GET: createMetadataEndpoint(deps) }],
   ]);
-  if (extensions.introspect !== undefined) routes.set('/oauth/introspect', { POST: extensions.introspect });
 
   return {
     async handle(request, client) {

@@ -165,8 +165,8 @@ export function describeAdapter(adapter: AdapterName, options: AppOptions = {}):
       it('hand the verified user to the handler in the framework’s idiom', async () => {
         const response = await (await signedIn()).get('/api/private');
         expect(response.status).toBe(200);
-        expect(response.body.auth).toMatchObject({ via: 'cookie', user: { username: 'alice', roles: ['user'] } });
-        expect(Object.keys(response.body.auth).sort()).toEqual(['expiresAt', 'sessionId', 'tokenId', 'user', 'via']);
+        expect(response.body.auth).toMatchObject({ via: 'cookie', user: { username: 'alice', roles: ['user'] }, client: null, scopes: [] });
+        expect(Object.keys(response.body.auth).sort()).toEqual(['client', 'expiresAt', 'scopes', 'sessionId', 'tokenId', 'user', 'via']);
       });
 
       it('answer 401 UNAUTHENTICATED without credentials', async () => {

@@ -2,7 +2,8 @@
  * Gatehouse with `oauth.enabled` on real HTTP over loopback, its public
  * origin the server's own address (so the metadata's issuer and endpoints
  * are where standard clients find them), a real SQLite file, a manual clock,
- * user alice, and a guarded `GET /api/private` that echoes the caller.
+ * user alice, a guarded `GET /api/private` that echoes the user, and `GET /api/reports`
+ * for machine clients with scope `reports:read`.
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -41,9 +42,16 @@ export async function startOAuthServer(config: ConfigInput = {}): Promise<OAuthT
   const gatehouse = await createGatehouse({ config: resolved, clock, logger: createLogger('silent'), revocationSyncIntervalMs: 50 });
   await gatehouse.auth.createUser({ ...ALICE, roles: ['user'] });
   const requireUser = nodeGuard(gatehouse);
+  const requireReports = resolved.oauth.enabled ? nodeGuard(gatehouse, { requireScope: ['reports:read'] }) : null;
   const inner = createNodeServer(gatehouse, {
     async fallback(req, res) {
-      if (new URL(req.url ?? '/', origin).pathname !== '/api/private') return sendJSON(res, 404, {});
+      const path = new URL(req.url ?? '/', origin).pathname;
+      if (path !== '/api/private' && path !== '/api/reports') return sendJSON(res, 404, {});
+      if (path === '/api/reports') {
+        const machine = requireReports === null ? undefined : await requireReports(req, res);
+        if (machine === undefined || machine === null) return requireReports === null ? sendJSON(res, 404, {}) : undefined;
+        return sendJSON(res, 200, { client: machine.client, scopes: machine.scopes, user: machine.user.id });
+      }
       const auth = await requireUser(req, res);
       if (auth === undefined || auth === null) return;
       await sendJSON(res, 200, { user: auth.user.username, sessionId: auth.sessionId });
