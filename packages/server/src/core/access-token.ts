@@ -1,8 +1,7 @@
 import { KeyObject, randomBytes } from 'node:crypto';
-import { createVerifier, type Algorithm } from 'fast-jwt';
-import { SignJWT } from 'jose';
+import { createSigner, createVerifier, type Algorithm } from 'fast-jwt';
 import type { Clock } from './clock.js';
-import { hs256Keys, type AccessTokenKeys, type TokenVerifier } from './token-keys.js';
+import { hs256Keys, type AccessTokenKeys, type TokenSigner, type TokenVerifier } from './token-keys.js';
 
 export { hs256Keys, type AccessTokenKeys, type TokenSigner, type TokenVerifier } from './token-keys.js';
 
@@ -55,9 +54,9 @@ export const ACCESS_TOKEN_MAX_LENGTH = 3968;
 /**
  * header.payload.signature, base64url only. The header part is then matched
  * exactly against our keys' pinned headers (see {@link AccessTokenKeys}):
- * jose serialises a header object with JSON.stringify, so the first segment
- * of every token we issue is byte-for-byte known in advance (the round-trip
- * test proves it). Comparing strings rejects, before any parsing or crypto,
+ * fast-jwt serialises the header with JSON.stringify, so the first segment
+ * of every token we issue is byte-for-byte known in advance (`issue` checks
+ * it, and the round-trip tests prove it). Comparing strings rejects, before any parsing or crypto,
  * every other header: other algs, `none` in any case, HS256 under an
  * asymmetric kid, unknown kids, other `typ`, and any `jku`/`jwk`/`x5u`/`x5c`/`crit`.
  */
@@ -72,6 +71,13 @@ const EXPIRED: AccessTokenVerification = Object.freeze({ ok: false, code: 'TOKEN
 /** Checks a token's signature (and `alg`, `typ`) synchronously with `node:crypto`; throws when it does not hold. */
 type SignatureCheck = (token: string) => unknown;
 
+/** Signs a payload synchronously with `node:crypto` under one key's pinned header. */
+interface TokenSigning {
+  readonly sign: (payload: Readonly<Record<string, unknown>>) => string;
+  /** The first segment and its dot, which every token of this key must start with. */
+  readonly headerPrefix: string;
+}
+
 /** A token that passed every check, and what it proved. */
 interface VerifiedToken {
   /** The token's exact text: a cache hit must match all of it, not only the signature it is filed under. */
@@ -82,10 +88,11 @@ interface VerifiedToken {
 
 /**
  * Issues and verifies RFC 9068 access tokens (`typ: at+jwt`), HS256 or
- * asymmetric (EdDSA, ES256, RS256) depending on the keys given. Issuing uses
- * jose; verifying uses fast-jwt, which checks signatures synchronously with
+ * asymmetric (EdDSA, ES256, RS256) depending on the keys given. Both issuing
+ * and verifying use fast-jwt, which signs and checks synchronously with
  * `node:crypto` (jose goes through WebCrypto and the libuv thread pool, about
- * 4x the CPU for HS256 one token at a time: see BENCHMARKS.md).
+ * 4x the CPU for HS256 one token at a time: see BENCHMARKS.md); jose verifies
+ * what it signs (the interoperability tests).
  *
  * `check` never throws for a bad token and never consults the token for key
  * material or algorithm: the key is chosen by the token's exact header text
@@ -125,6 +132,8 @@ export class AccessTokenService {
   readonly #cacheSize: number;
   /** One fast-jwt verifier per key, built on first use. */
   readonly #signatureChecks = new WeakMap<TokenVerifier, SignatureCheck>();
+  /** One fast-jwt signer per key, built on first use. */
+  readonly #signers = new WeakMap<TokenSigner, TokenSigning>();
 
   /**
    * @param keys an HS256 secret (at least 32 bytes), or an {@link AccessTokenKeys} source such as `SigningKeySet`.
@@ -186,15 +195,21 @@ export class AccessTokenService {
       ...(jkt === undefined ? {} : { cnf: Object.freeze({ jkt }) }),
     });
     const signer = this.#keys.signer();
-    const token = await new SignJWT({ sid: claims.sid, roles: claims.roles, preferred_username: username, ...(jkt === undefined ? {} : { cnf: { jkt } }) })
-      .setProtectedHeader(signer.header)
-      .setIssuer(claims.iss)
-      .setAudience(claims.aud)
-      .setSubject(claims.sub)
-      .setJti(claims.jti)
-      .setIssuedAt(claims.iat)
-      .setExpirationTime(claims.exp)
-      .sign(await signer.key);
+    const signing = this.#signers.get(signer) ?? (await this.#prepareSigner(signer));
+    const token = signing.sign({
+      iss: claims.iss,
+      aud: claims.aud,
+      sub: claims.sub,
+      sid: claims.sid,
+      jti: claims.jti,
+      iat: claims.iat,
+      exp: claims.exp,
+      roles: claims.roles,
+      preferred_username: username,
+      ...(jkt === undefined ? {} : { cnf: { jkt } }),
+    });
+    // A library update that wrote the header differently would mint tokens no instance accepts: fail now, loudly.
+    if (!token.startsWith(signing.headerPrefix)) throw new Error('The signed access token does not carry the pinned header.');
     if (token.length > ACCESS_TOKEN_MAX_LENGTH) {
       throw new TypeError(`The access token would exceed ${ACCESS_TOKEN_MAX_LENGTH} characters; reduce the roles.`);
     }
@@ -273,6 +288,29 @@ export class AccessTokenService {
       this.#verified.set(signature, { token, verifier, ok });
     }
     return ok;
+  }
+
+  /**
+   * Builds the fast-jwt signer for `signer`'s key once: HS256 wants the
+   * secret's bytes (a copy is kept in a KeyObject, the buffer is wiped), the
+   * others a PKCS #8 PEM private key. The header is `alg`, `typ` and `kid`
+   * only, exactly the pinned one (fast-jwt writes `typ` where its default `JWT` stands, after `alg`).
+   */
+  async #prepareSigner(signer: TokenSigner): Promise<TokenSigning> {
+    const known = this.#signers.get(signer);
+    if (known !== undefined) return known;
+    const { alg, kid } = signer.header;
+    const key = KeyObject.from(await signer.key);
+    const material = key.type === 'secret' ? key.export() : key.export({ type: 'pkcs8', format: 'pem' });
+    let sign: TokenSigning['sign'];
+    try {
+      sign = createSigner({ key: material, algorithm: alg as Algorithm, header: { alg, typ: 'at+jwt' }, ...(kid === undefined ? {} : { kid }) });
+    } finally {
+      if (Buffer.isBuffer(material)) material.fill(0);
+    }
+    const signing: TokenSigning = { sign, headerPrefix: `${Buffer.from(JSON.stringify(signer.header)).toString('base64url')}.` };
+    this.#signers.set(signer, signing);
+    return signing;
   }
 
   /** Builds the fast-jwt verifier for `verifier`'s key once: HS256 wants the secret's bytes, the others a PEM public key. */

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { NewSigningKey, SigningAlgorithm, SigningKeyRecord, Store } from '../store/store.js';
-import { pinnedHeader, type AccessTokenKeys, type TokenSigner, type TokenVerifier } from './token-keys.js';
+import { acceptedHeaders, pinnedHeader, type AccessTokenKeys, type TokenSigner, type TokenVerifier } from './token-keys.js';
 import type { Clock } from './clock.js';
 import { GatehouseError } from './errors.js';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption.js';
@@ -125,7 +125,7 @@ export class SigningKeySet implements AccessTokenKeys {
   readonly #options: SigningKeySetOptions;
   /** kid → entry; replaced as a whole by each sync. */
   #byKid = new Map<string, Entry>();
-  /** encoded protected header → entry. */
+  /** encoded protected header (each spelling `acceptedHeaders` admits) → entry. */
   #byHeader = new Map<string, Entry>();
   /** verifier → entry, for {@link trusts}; rebuilt with the maps, so a removed key's verifier is no longer in it. */
   #byVerifier = new WeakMap<TokenVerifier, Entry>();
@@ -204,7 +204,7 @@ export class SigningKeySet implements AccessTokenKeys {
     const byHeader = new Map<string, Entry>();
     const byVerifier = new WeakMap<TokenVerifier, Entry>();
     for (const entry of byKid.values()) {
-      byHeader.set(entry.verifier.encodedHeader, entry);
+      for (const header of acceptedHeaders(entry.record.alg, entry.record.kid)) byHeader.set(header, entry);
       byVerifier.set(entry.verifier, entry);
     }
     this.#byKid = byKid;

@@ -74,9 +74,26 @@ export function hs256Keys(key: KeyObject): AccessTokenKeys {
  * The exact protected header of a token signed by `kid`, and its encoded
  * form. Verification looks keys up by that encoded text, so a token whose
  * header differs in any byte (another alg, `jku`, `jwk`, `x5u`, `crit`...)
- * finds no key at all.
+ * finds no key at all. The members are in the order fast-jwt, which signs
+ * the tokens, writes them (`alg`, `typ`, `kid`).
  */
 export function pinnedHeader(alg: string, kid: string | undefined): { readonly header: TokenSigner['header']; readonly encoded: string } {
-  const header = Object.freeze(kid === undefined ? { alg, typ: 'at+jwt' as const } : { alg, kid, typ: 'at+jwt' as const });
-  return { header, encoded: Buffer.from(JSON.stringify(header)).toString('base64url') };
+  const header = Object.freeze(kid === undefined ? { alg, typ: 'at+jwt' as const } : { alg, typ: 'at+jwt' as const, kid });
+  return { header, encoded: encodeHeader(header) };
+}
+
+/**
+ * Every header text a key's tokens may carry: the pinned one and, for a key
+ * with a `kid`, the order earlier versions wrote (`kid` before `typ`, from
+ * when jose signed), so that tokens issued by an instance not yet upgraded
+ * keep verifying during a rolling upgrade. Both are the same three members
+ * with the same values; nothing else is admitted.
+ */
+export function acceptedHeaders(alg: string, kid: string | undefined): readonly string[] {
+  const { encoded } = pinnedHeader(alg, kid);
+  return kid === undefined ? [encoded] : [encoded, encodeHeader({ alg, kid, typ: 'at+jwt' })];
+}
+
+function encodeHeader(header: object): string {
+  return Buffer.from(JSON.stringify(header)).toString('base64url');
 }

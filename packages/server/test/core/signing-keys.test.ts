@@ -163,7 +163,8 @@ describe('SigningKeySet over a real SQLite store', () => {
     const [, payload, signature] = token.split('.');
     const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
     for (const header of [
-      { alg: 'ES256', typ: 'at+jwt', kid: key.kid }, // same members, other order
+      { alg: 'ES256', kid: key.kid, typ: 'at+jwt' }, // same members in the order earlier versions wrote: a spelling it knows, but not what was signed
+      { kid: key.kid, alg: 'ES256', typ: 'at+jwt' }, // same members, an order no version wrote
       { alg: 'ES384', kid: key.kid, typ: 'at+jwt' },
       { alg: 'none', kid: key.kid, typ: 'at+jwt' },
       { alg: 'ES256', kid: key.kid, typ: 'JWT' },
