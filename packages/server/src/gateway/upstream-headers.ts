@@ -60,7 +60,8 @@ export interface ForwardedFacts {
 
 /** Names listed in a `Connection` header: hop-by-hop by declaration. */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
+  // Nearly every message says just `keep-alive` or `close`, which name no other header: no Set for those.
+  if (value === undefined || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') return undefined;
   const tokens = new Set<string>();
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const token = part.trim().toLowerCase();
