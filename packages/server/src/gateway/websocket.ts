@@ -20,6 +20,8 @@ interface Tunnel {
   readonly userId: string | undefined;
   /** When the handshake passed the guard, in seconds: a user-wide revocation after it ends the tunnel. */
   readonly openedAtSeconds: number;
+  /** The session's absolute expiry (ms): no tunnel outlives its session. */
+  readonly endsAt: number;
 }
 
 /** Writes a JSON error as the whole answer to a handshake and closes the connection. */
@@ -105,6 +107,10 @@ export class WebSocketTunnels {
       { clientIP: view.ip, ...this.#facts, prefix: route.config.stripPrefix ? route.config.prefix : undefined, authorization },
     );
     const openedAtSeconds = Math.floor(this.#gatehouse.clock.now() / 1000);
+    // One store read per handshake (never per message): the absolute end of the session this socket rides on.
+    const session = outcome.auth === null ? null : await this.#gatehouse.store.findSession(outcome.auth.sessionId);
+    if (outcome.auth !== null && (session === null || session.revokedAt !== null)) throw new GatehouseError('SESSION_REVOKED');
+    const endsAt = session?.absoluteExpiresAt ?? Number.POSITIVE_INFINITY;
     const upgraded = await this.#pools.upgrade(route.config, upstreamTarget(route.config, target), headers);
     const upstream = upgraded.socket;
     if (socket.destroyed) {
@@ -118,7 +124,7 @@ export class WebSocketTunnels {
     }
     socket.write(`${lines}\r\n`);
     if (head.length > 0) upstream.write(head);
-    const tunnel: Tunnel = { client: socket, upstream, sessionId: outcome.auth?.sessionId, userId: outcome.auth?.user.id, openedAtSeconds };
+    const tunnel: Tunnel = { client: socket, upstream, sessionId: outcome.auth?.sessionId, userId: outcome.auth?.user.id, openedAtSeconds, endsAt };
     this.#open.add(tunnel);
     const cut = (): void => this.#cut(tunnel);
     upstream.on('error', cut).on('close', cut);
@@ -138,12 +144,21 @@ export class WebSocketTunnels {
     }
   }
 
-  /** While tunnels are open: cut those whose session was revoked, or whose user was revoked wholesale, since they opened. */
+  /**
+   * While tunnels are open: cut those whose session was revoked, or whose
+   * user was revoked wholesale, since they opened, and those whose session
+   * reached its absolute expiry.
+   */
   #startSweep(): void {
     if (this.#sweep !== undefined) return;
     this.#sweep = setInterval(() => {
+      const now = this.#gatehouse.clock.now();
       for (const tunnel of this.#open) {
         if (tunnel.sessionId === undefined || tunnel.userId === undefined) continue;
+        if (now >= tunnel.endsAt) {
+          this.#cut(tunnel);
+          continue;
+        }
         const status = this.#gatehouse.revocations.check(tunnel.sessionId, tunnel.userId, tunnel.openedAtSeconds);
         if (status === 'revoked' || status === 'stale') this.#cut(tunnel);
       }

@@ -153,6 +153,17 @@ describe('a WebSocket through the gateway', () => {
     expect(res.body).toEqual({ error: { code: 'UPSTREAM_UNAVAILABLE', message: 'The upstream service is unavailable.' } });
   });
 
+  it('cuts an open socket once its session reaches its absolute expiry', async () => {
+    const dave = await gw.signedIn();
+    const opened = await open('/live/room/11', { cookie: dave.cookieHeader('/live') });
+    if (!('ws' in opened)) throw new Error(`refused: ${JSON.stringify(opened)}`);
+    const closed = new Promise<void>((resolve) => opened.ws.once('close', () => resolve()));
+    const start = gw.clock.now();
+    gw.clock.advance(30 * 86_400_000); // session.absoluteTimeoutSeconds, the default 30 days
+    await closed;
+    gw.clock.set(start);
+  });
+
   it('cuts an open socket soon after its session is revoked', async () => {
     const carol = await gw.signedIn();
     const opened = await open('/live/room/9', { cookie: carol.cookieHeader('/live') });
