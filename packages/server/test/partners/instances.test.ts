@@ -10,9 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CLIIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 import { parsePartnerKey } from '../../src/partners/partner-key.js';
 import { startRedisServer, type TestRedis } from '../support/redis-server.js';
-import { startPartnerServer, type PartnerServer } from './support.js';
+import { SECRET, startPartnerServer, type PartnerServer } from './support.js';
 
 const SHOP = 'https://shop.acme.test';
 
@@ -81,6 +83,26 @@ describe('with Redis', () => {
     expect(tookMs).toBeLessThan(1000);
     expect(await status(a, { 'x-gatehouse-key': keys.publishableKey, origin: SHOP })).toEqual([401, 'PARTNER_KEY_INVALID']);
     expect(await status(a, { 'x-gatehouse-key': keys.secretKey })).toEqual([200, undefined]);
+  });
+
+  it('`gatehouse partner revoke`, run as its own process would, stops the key on a running instance at once, through the feed', async () => {
+    const a = await instance({ redis: { url: redis.url, keyPrefix: 'cli:' } }, 60_000);
+    const keys = await a.gatehouse.partners.admin.add({ id: 'acme', origins: [SHOP], scopes: ['catalog:read'] });
+    await within(5000, () => a.gatehouse.partners.registry?.live === true);
+    expect(await status(a, { 'x-gatehouse-key': keys.secretKey })).toEqual([200, undefined]);
+    let stderr = '';
+    const io: CLIIO = {
+      stdout: () => undefined,
+      stderr: (text) => void (stderr += text),
+      readStdin: async () => '',
+      // The CLI's own configuration: the same store and Redis; partner keys need not be enabled to manage them.
+      env: { GATEHOUSE_SECRET: SECRET, GATEHOUSE_REDIS_URL: redis.url, GATEHOUSE_REDIS_KEY_PREFIX: 'cli:' },
+      cwd: dataDir,
+      stopSignal: new Promise<string>(() => undefined),
+    };
+    expect(await main(['--data-dir', dataDir, 'partner', 'revoke', parsePartnerKey(keys.secretKey)?.id ?? ''], io), stderr).toBe(0);
+    await within(1000, async () => (await status(a, { 'x-gatehouse-key': keys.secretKey }))[0] === 401);
+    expect(await status(a, { 'x-gatehouse-key': keys.secretKey })).toEqual([401, 'PARTNER_KEY_INVALID']);
   });
 
   it('one rate limit for both instances; with Redis gone, partner requests are refused (503), never let through uncounted', async () => {
