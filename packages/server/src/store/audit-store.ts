@@ -15,7 +15,10 @@ export type AuditEventType =
   | 'user_enabled'
   | 'roles_changed'
   | 'identity_linked'
-  | 'provider_logout';
+  | 'provider_logout'
+  | 'partner_added'
+  | 'partner_key_rotated'
+  | 'partner_key_revoked';
 
 /** Small, non-secret facts (a username attempted, a reason). Never tokens or passwords. */
 export type AuditDetail = Readonly<Record<string, string | number | boolean | null>>;

@@ -7,6 +7,8 @@ import type {
   AuditEvent,
   AuditEventType,
   AuditNote,
+  NewPartner,
+  NewPartnerKey,
   RevocationEvent,
   RevokeReason,
   SessionRecord,
@@ -132,4 +134,23 @@ export function auditEventOf(
     userAgent: note.userAgent,
     ...(detail === undefined ? {} : { detail }),
   };
+}
+
+/** The audit event of a partner's registration (ids, kinds, times: never a key or its hash), written with it. */
+export function partnerAdded(partner: NewPartner, keys: readonly NewPartnerKey[]): AuditEvent {
+  return {
+    at: partner.createdAt,
+    type: 'partner_added',
+    detail: { partnerId: partner.id, origins: partner.origins.join(' '), scopes: partner.scopes.join(' '), keyIds: keys.map((k) => `${k.kind}:${k.id}`).join(' ') },
+  };
+}
+
+/** The audit event of a partner key's rotation, written with it. */
+export function keyRotated(partnerId: string, key: NewPartnerKey, oldKeysEndAt: number, at: number): AuditEvent {
+  return { at, type: 'partner_key_rotated', detail: { partnerId, keyId: key.id, kind: key.kind, oldKeysEndAt } };
+}
+
+/** The audit event of a partner key's revocation, written with it. */
+export function keyRevoked(partnerId: string, keyId: string, kind: string, at: number): AuditEvent {
+  return { at, type: 'partner_key_revoked', detail: { partnerId, keyId, kind } };
 }

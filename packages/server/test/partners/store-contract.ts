@@ -109,6 +109,28 @@ export function describePartnerStoreContract(name: string, openStore: () => Prom
       expect(await store.listPartnerChanges(next.seq)).toEqual({ seq: next.seq, partners: [] });
     });
 
+    it('every change writes its audit event with it (ids, kinds and times, never a key hash); a change that did nothing writes none', async () => {
+      const pk = key('publishable');
+      const sk = key('secret');
+      await store.createPartner(partner({ id: 'acme', origins: ['https://shop.acme.test'], scopes: ['catalog:read'] }), [pk, sk]);
+      const next = key('secret', T0 + 1);
+      await store.rotatePartnerKey('acme', next, T0 + HOUR, T0 + 1);
+      await store.revokePartnerKey(pk.id, T0 + 2);
+      await store.revokePartnerKey(pk.id, T0 + 3);
+      await code(store.createPartner(partner({ id: 'acme' }), []));
+      const events = (await store.listAudit()).filter((e) => e.type.startsWith('partner_'));
+      expect(events.map(({ type, at, detail }) => ({ type, at, detail }))).toEqual([
+        { type: 'partner_key_revoked', at: T0 + 2, detail: { partnerId: 'acme', keyId: pk.id, kind: 'publishable' } },
+        { type: 'partner_key_rotated', at: T0 + 1, detail: { partnerId: 'acme', keyId: next.id, kind: 'secret', oldKeysEndAt: T0 + HOUR } },
+        {
+          type: 'partner_added',
+          at: T0,
+          detail: { partnerId: 'acme', origins: 'https://shop.acme.test', scopes: 'catalog:read', keyIds: `publishable:${pk.id} secret:${sk.id}` },
+        },
+      ]);
+      expect(JSON.stringify(events)).not.toContain(pk.hash);
+    });
+
     it('a failed registration leaves nothing in the change log', async () => {
       await store.createPartner(partner({ id: 'acme' }), []);
       const { seq } = await store.listPartnerChanges(0);

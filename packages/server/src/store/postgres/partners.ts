@@ -1,6 +1,8 @@
 /** Partners and their keys on PostgreSQL, with the change log every instance's key registry reads. */
 import { GatehouseError } from '../../core/errors.js';
 import type { NewPartner, NewPartnerKey, PartnerChanges, PartnerKeyKind, PartnerKeyRecord, PartnerRecord, PartnerStore } from '../partner-store.js';
+import { keyRevoked, keyRotated, partnerAdded } from '../rows.js';
+import { insertAudit } from './audit.js';
 import type { PostgresConnection } from './connection.js';
 import { constraintOf, sqlState, type Run } from './rows.js';
 
@@ -89,6 +91,7 @@ export class PostgresPartners implements PartnerStore {
         await run('INSERT INTO partner_keys (id, partner_id, kind, hash, created_at) VALUES ($1, $2, $3, $4, $5)', [key.id, partner.id, key.kind, key.hash, key.createdAt]);
       }
       await appendChange(run, partner.id, partner.createdAt);
+      await insertAudit(run, partnerAdded(partner, keys));
       return (await loadPartners(run, [partner.id]))[0] as PartnerRecord;
     });
   }
@@ -115,6 +118,7 @@ export class PostgresPartners implements PartnerStore {
       );
       await run('INSERT INTO partner_keys (id, partner_id, kind, hash, created_at) VALUES ($1, $2, $3, $4, $5)', [key.id, partnerId, key.kind, key.hash, key.createdAt]);
       await appendChange(run, partnerId, at);
+      await insertAudit(run, keyRotated(partnerId, key, retireAt, at));
       return (await loadPartners(run, [partnerId]))[0] as PartnerRecord;
     });
   }
@@ -127,6 +131,7 @@ export class PostgresPartners implements PartnerStore {
       );
       if (rows[0] !== undefined) {
         await appendChange(run, rows[0].partner_id, at);
+        await insertAudit(run, keyRevoked(rows[0].partner_id, keyId, rows[0].kind, at));
         return toKey(rows[0]);
       }
       const { rows: existing } = await run<KeyRow>(`SELECT ${KEY_COLUMNS} FROM partner_keys WHERE id = $1`, [keyId]);

@@ -1,7 +1,9 @@
 /** Partners and their keys on SQLite, with the change log every instance's key registry reads. */
 import { GatehouseError } from '../../core/errors.js';
 import type { NewPartner, NewPartnerKey, PartnerChanges, PartnerKeyKind, PartnerKeyRecord, PartnerRecord, PartnerStore } from '../partner-store.js';
+import type { SQLiteAudit } from './audit.js';
 import type { SQLiteDatabase } from './database.js';
+import { keyRevoked, keyRotated, partnerAdded } from '../rows.js';
 import { sqliteCode } from './rows.js';
 
 interface PartnerRow {
@@ -43,10 +45,13 @@ function toKey(row: KeyRow): PartnerKeyRecord {
 
 export class SQLitePartners implements PartnerStore {
   readonly #db: SQLiteDatabase;
+  readonly #audit: SQLiteAudit;
   readonly #q;
 
-  constructor(db: SQLiteDatabase) {
+  /** Every change also writes its audit event, in the same transaction. */
+  constructor(db: SQLiteDatabase, audit: SQLiteAudit) {
     this.#db = db;
+    this.#audit = audit;
     this.#q = {
       insertPartner: db.prepare<[string, string, string, string, number]>(
         'INSERT INTO partners (id, name, origins, scopes, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -95,6 +100,7 @@ export class SQLitePartners implements PartnerStore {
       }
       for (const key of keys) this.#q.insertKey.run(key.id, partner.id, key.kind, key.hash, key.createdAt);
       this.#q.change.run(partner.id, partner.createdAt);
+      this.#audit.insert(partnerAdded(partner, keys));
       return this.#find(partner.id) as PartnerRecord;
     });
   }
@@ -114,6 +120,7 @@ export class SQLitePartners implements PartnerStore {
       this.#q.retire.run(retireAt, partnerId, key.kind, retireAt);
       this.#q.insertKey.run(key.id, partnerId, key.kind, key.hash, key.createdAt);
       this.#q.change.run(partnerId, at);
+      this.#audit.insert(keyRotated(partnerId, key, retireAt, at));
       return this.#find(partnerId) as PartnerRecord;
     });
   }
@@ -122,7 +129,10 @@ export class SQLitePartners implements PartnerStore {
     return this.#db.write(() => {
       const existing = this.#q.key.get(keyId);
       if (existing === undefined) return null;
-      if (this.#q.revoke.run(at, keyId).changes > 0) this.#q.change.run(existing.partner_id, at);
+      if (this.#q.revoke.run(at, keyId).changes > 0) {
+        this.#q.change.run(existing.partner_id, at);
+        this.#audit.insert(keyRevoked(existing.partner_id, keyId, existing.kind, at));
+      }
       const row = this.#q.key.get(keyId);
       return row === undefined ? null : toKey(row);
     });
