@@ -24,6 +24,8 @@ const ui = Object.fromEntries(
 );
 
 let user = null; // the signed-in user, or null
+// True when this session began at an OpenID provider (the profile says so): signing out then ends the provider's session too.
+let signedInAtProvider = false;
 let view = 'loading';
 let notes = [];
 let sessions = [];
@@ -75,6 +77,7 @@ function showView(name) {
 
 function showSignedOut(message = '', kind = 'info') {
   user = null;
+  signedInAtProvider = false;
   notes = [];
   sessions = [];
   // Wipe the previous user's data so the next person at this device can't read it.
@@ -129,12 +132,14 @@ async function loadInto(epoch, messageElement, fetcher, render, isStale = () => 
   }
 }
 
-function renderProfile({ user: profileUser, greeting, accessTokenExpiresAt } = {}) {
+function renderProfile({ user: profileUser, greeting, accessTokenExpiresAt, signedInWith } = {}) {
   ui.profileGreeting.textContent = greeting ?? '';
   ui.profileDetails.replaceChildren();
   if (!profileUser) return;
+  signedInAtProvider = Boolean(signedInWith);
   addDetail(ui.profileDetails, 'Username', String(profileUser.username));
   addDetail(ui.profileDetails, 'User id', String(profileUser.id));
+  addDetail(ui.profileDetails, 'Signed in with', signedInWith ? String(signedInWith.displayName) : 'password');
   // The server sends an ISO instant; the viewer's locale and time zone decide how it reads.
   if (accessTokenExpiresAt) addDetail(ui.profileDetails, 'Access token expires', timeElement(accessTokenExpiresAt));
 }
@@ -358,7 +363,8 @@ ui.logout.addEventListener('click', async () => {
   try {
     // Signs out here and in every other tab. It rejects only when the server may
     // not have ended the session (offline, 5xx): then we stay signed in and say so.
-    await auth.logout();
+    // A session from the Demo IdP also ends there: the page goes to the provider, which asks and sends it back.
+    await auth.logout(signedInAtProvider ? { atProvider: true } : undefined);
   } catch (error) {
     report(error);
   } finally {

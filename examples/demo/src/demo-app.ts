@@ -152,7 +152,16 @@ export async function createDemo(options: DemoOptions): Promise<Demo> {
         const auth = await requireUser(req, res);
         if (auth === undefined || auth === null) return;
         // Times travel as ISO instants; the page shows them in the viewer's locale and time zone.
-        return sendJSON(res, 200, { user: auth.user, greeting: `Hello, ${auth.user.username}!`, accessTokenExpiresAt: new Date(auth.expiresAt).toISOString() });
+        // How this session began: a provider's sign-in leaves a provider session next to it.
+        const providerSession = await gatehouse.store.findProviderSession(auth.sessionId);
+        const provider = gatehouse.config.oidc.providers.find((entry) => entry.id === providerSession?.providerId);
+        const signedInWith = providerSession === null ? null : { provider: providerSession.providerId, displayName: provider?.displayName ?? providerSession.providerId };
+        return sendJSON(res, 200, {
+          user: auth.user,
+          greeting: `Hello, ${auth.user.username}!`,
+          accessTokenExpiresAt: new Date(auth.expiresAt).toISOString(),
+          signedInWith,
+        });
       }
       if (path === '/api/notes' && (req.method === 'GET' || req.method === 'POST')) {
         const auth = await requireUser(req, res);

@@ -96,3 +96,28 @@ export function consentPage(options: { readonly uid: string; readonly clientName
 <form method="post" action="/interaction/${uid}/abort"><button type="submit" class="secondary">Cancel</button></form>`,
   );
 }
+
+/**
+ * RP-initiated logout: "sign out of the Demo IdP too?". `form` is the
+ * provider's own (empty) form with its anti-forgery field; the buttons submit it.
+ */
+export function logoutPage(form: string): string {
+  return page(
+    'Sign out',
+    `<h1>Sign out of the Demo IdP too?</h1>
+<p>You signed out of the Gatehouse demo. Signing out here as well means the next "Sign in with Demo IdP" asks for your password again.</p>
+${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Yes, sign me out</button>
+<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in here</button>`,
+  );
+}
+
+/** The provider's error page (an unknown client, an expired request, …): the error's code and description, escaped. */
+export function errorPage(error: string, description: string | undefined): string {
+  return page(
+    'Error',
+    `<h1>Something went wrong</h1>
+<p class="error" role="alert">${escapeHTML(error)}${description === undefined ? '' : `: ${escapeHTML(description)}`}</p>
+<p class="hint">Go back to the demo and start again.</p>`,
+  );
+}

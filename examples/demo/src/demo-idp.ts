@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type Provider from 'oidc-provider';
-import { consentPage, IDP_STYLESHEET, IDP_STYLESHEET_PATH, idpPageCSP, loginPage } from './demo-idp-pages.js';
+import { consentPage, errorPage, IDP_STYLESHEET, IDP_STYLESHEET_PATH, idpPageCSP, loginPage, logoutPage } from './demo-idp-pages.js';
 
 /** Gatehouse's provider id for the Demo IdP (`/auth/oidc/demo-idp/…`). */
 export const DEMO_IDP_ID = 'demo-idp';
@@ -27,6 +27,13 @@ interface IdPState {
   readonly clientSecret: string;
   readonly cookieKey: string;
   readonly signingKey: Record<string, unknown>;
+}
+
+/** The part of oidc-provider's (Koa) request context that rendering a page needs. */
+interface KoaContext {
+  set(name: string, value: string): void;
+  type: string;
+  body: unknown;
 }
 
 export interface DemoIdP {
@@ -122,6 +129,14 @@ export async function startDemoIdP(options: { readonly dataDir: string; readonly
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const account = { sub: ACCOUNT_SUB, preferred_username: state.username, name: 'Ada Lovelace', email: `${state.username}@demo-idp.localhost`, email_verified: true };
 
+  const csp = idpPageCSP(options.gatehouseOrigin);
+  /** Renders one of the IdP's pages from inside the provider (its logout and error pages). */
+  const render = (ctx: KoaContext, body: string) => {
+    ctx.set('content-security-policy', csp);
+    ctx.type = 'html';
+    ctx.body = body;
+  };
+
   const provider = await withoutExpectedWarnings(async () => {
     const { default: OIDCProvider } = await import('oidc-provider');
     return new OIDCProvider(issuer, {
@@ -139,7 +154,11 @@ export async function startDemoIdP(options: { readonly dataDir: string; readonly
       ],
       jwks: { keys: [state.signingKey] },
       cookies: { keys: [state.cookieKey] },
-      features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+      features: {
+        devInteractions: { enabled: false },
+        rpInitiatedLogout: { enabled: true, logoutSource: async (ctx: KoaContext, form: string) => render(ctx, logoutPage(form)) },
+      },
+      renderError: async (ctx: KoaContext, out: { error: string; error_description?: string }) => render(ctx, errorPage(out.error, out.error_description)),
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name'] },
       // Profile and e-mail claims in the ID token itself, as many providers send them.
@@ -153,7 +172,6 @@ export async function startDemoIdP(options: { readonly dataDir: string; readonly
     });
   });
   const providerHandler = provider.callback();
-  const csp = idpPageCSP(options.gatehouseOrigin);
 
   async function interaction(req: IncomingMessage, res: ServerResponse, action: string): Promise<void> {
     const details = await provider.interactionDetails(req, res);

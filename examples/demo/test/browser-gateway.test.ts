@@ -142,4 +142,34 @@ describe.skipIf(SKIP_BROWSER_TESTS)('demo in Chromium: a call through the gatewa
     await page.screenshot({ path: join(RESULTS_DIR, 'demo-gateway-idp.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
+
+  it('signing out of a Demo IdP session ends it at the provider too (RP-initiated logout): the next sign-in asks for the password', async () => {
+    const { page, problems } = await newDevice();
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Sign in with Demo IdP' }).click();
+    await page.waitForURL((url) => url.origin === app.demo.idp.issuer);
+    await page.getByLabel('Username').fill(app.demo.idp.credentials.username);
+    await page.getByLabel('Password').fill(app.demo.idp.credentials.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${app.origin}/`);
+    await page.locator('#profile-details').getByText('Demo IdP').waitFor();
+
+    await page.getByTestId('logout').click();
+    await page.waitForURL((url) => url.origin === app.demo.idp.issuer);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).waitFor();
+    await mkdir(RESULTS_DIR, { recursive: true });
+    await page.screenshot({ path: join(RESULTS_DIR, 'demo-idp-logout.png') });
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL(`${app.origin}/`);
+    await page.getByTestId('login-form').waitFor();
+    const user = await app.demo.gatehouse.store.findUserByUsername(app.demo.idp.credentials.username);
+    expect(await app.demo.gatehouse.store.listActiveSessions(user?.id ?? '', Date.now())).toEqual([]);
+
+    // The provider forgot the session: its login form comes back.
+    await page.getByRole('button', { name: 'Sign in with Demo IdP' }).click();
+    await page.waitForURL((url) => url.origin === app.demo.idp.issuer);
+    await page.getByLabel('Password').waitFor();
+    expect(problems).toEqual([]);
+  });
 });
