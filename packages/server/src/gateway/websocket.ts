@@ -85,7 +85,8 @@ export class WebSocketTunnels {
     const { config } = this.#gatehouse;
     if (req.method !== 'GET' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
       // Other protocols (h2c above all) could carry requests past the gateway's checks.
-      throw new GatehouseError('METHOD_NOT_ALLOWED');
+      // A WebSocket handshake is a GET, the one method an upgrade may use here.
+      throw new GatehouseError('METHOD_NOT_ALLOWED', { headers: { allow: 'GET' } });
     }
     const target = checkRequestTarget(req.url ?? '/');
     if (target === null) throw new GatehouseError('PATH_REJECTED');

@@ -73,7 +73,10 @@ export function oauthErrorResponse(error: unknown): Response {
   if (isGatehouseError(error) && error.status === 503) {
     return oauthJSON(503, { error: 'temporarily_unavailable', error_description: 'Try again shortly.' }, error.headers);
   }
-  if (isGatehouseError(error) && error.code === 'PAYLOAD_TOO_LARGE') return oauthJSON(413, { error: 'invalid_request', error_description: 'The request body is too large.' });
+  if (isGatehouseError(error) && error.code === 'PAYLOAD_TOO_LARGE') {
+    // Its Connection: close goes along: the rest of the body was never read.
+    return oauthJSON(413, { error: 'invalid_request', error_description: 'The request body is too large.' }, error.headers);
+  }
   if (isGatehouseError(error) && error.expose) return oauthJSON(400, { error: 'invalid_request', error_description: error.message });
   return oauthJSON(500, { error: 'server_error', error_description: 'Something went wrong.' });
 }

@@ -28,7 +28,7 @@ export function bodyLimitOf(options: SignatureGuardOptions | undefined): number 
 /**
  * Verifies `request` and reads its body from `body` (checked against the
  * signed digest as it arrives). Throws a `GatehouseError`: 401 for any
- * signature failure, 413 over the limit, 400 for a bad `Content-Length`,
+ * signature failure, 413 over the limit (declared or read; `Connection: close`), 400 for a bad `Content-Length`,
  * 503 when nonces cannot be recorded.
  */
 export async function verifySignedRequest(
@@ -37,6 +37,6 @@ export async function verifySignedRequest(
   body: AsyncIterable<Uint8Array> | null,
   limitBytes: number,
 ): Promise<SignedRequest> {
-  const pending = await verifier.verify(request, { bodyExpected: announcesBody(request.headers) });
+  const pending = await verifier.verify(request, { bodyExpected: announcesBody(request.headers, limitBytes) });
   return { signature: pending.signature, body: await readVerifiedBody(pending, body, limitBytes) };
 }

@@ -144,6 +144,18 @@ describe('a WebSocket through the gateway', () => {
         'connection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\nhttp2-settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n',
     );
     expect(answer.status).toBe(405);
+    expect(answer.head).toMatch(/\r\nallow: GET\r\n/i);
+    expect(handshakes.length).toBe(before);
+  });
+
+  it('refuses a handshake by another method than GET: 405 with Allow: GET', async () => {
+    const answer = await rawExchange(
+      gw.port,
+      `POST /live/x HTTP/1.1\r\nhost: localhost:8080\r\norigin: ${APP_ORIGIN}\r\ncookie: ${alice.cookieHeader('/live')}\r\n` +
+        'connection: Upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\ncontent-length: 0\r\n\r\n',
+    );
+    expect(answer.status).toBe(405);
+    expect(answer.head).toMatch(/\r\nallow: GET\r\n/i);
     expect(handshakes.length).toBe(before);
   });
 

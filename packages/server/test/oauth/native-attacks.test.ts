@@ -7,6 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawExchange } from '../support/raw-http.js';
 import { ALICE, formPost, signIn, startOAuthServer, type OAuthTestServer } from './oauth-server.js';
 
 let server: OAuthTestServer;
@@ -214,5 +215,21 @@ describe('grants that are not offered', () => {
   it('a scope the client may not have is invalid_scope', async () => {
     const response = await fetch(authorizeURL({ scope: 'admin', code_challenge: pkce().challenge }), { redirect: 'manual' });
     expect(new URL(response.headers.get('location') ?? '').searchParams.get('error')).toBe('invalid_scope');
+  });
+});
+
+describe('the token endpoint over HTTP', () => {
+  it.each([
+    ['declared by Content-Length', 200_000, 'grant_type=refresh_token&client_id=app-a&refresh_token='],
+    ['streaming past the limit', 200_000, `grant_type=refresh_token&client_id=app-a&refresh_token=${'x'.repeat(70_000)}`],
+  ])('closes the connection after a 413 (%s) whose body it did not read, so the rest is never taken for a request', async (_, declared, sent) => {
+    const head = `POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${declared}\r\n\r\n`;
+    // The body is shorter than its Content-Length: the second request's bytes would be read as the first one's body.
+    const exchange = await rawExchange(server.origin, `${head}${sent}GET /oauth/token HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const [answer] = exchange.text.split('\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(exchange.closedByServer).toBe(true);
+    expect(exchange.text.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
   });
 });

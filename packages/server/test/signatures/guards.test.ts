@@ -20,6 +20,7 @@ import { honoSignatureGuard, type SignatureEnv } from '../../src/http/hono.js';
 import { nodeSignatureGuard } from '../../src/http/node.js';
 import { signRequest } from '../../src/signatures/signer.js';
 import { SignatureVerifier } from '../../src/signatures/verifier.js';
+import { rawExchange } from '../support/raw-http.js';
 import { InMemoryConsumeOnce, newEd25519Key, newHMACKey } from './support.js';
 
 type Adapter = 'node' | 'express' | 'fastify' | 'hono';
@@ -195,6 +196,23 @@ describe.each(ADAPTERS)('the signature guard on %s', (adapter) => {
     const big = JSON.stringify({ note: 'x'.repeat(BODY_LIMIT) });
     const { status, json } = await send('POST', '/api/orders', signedPost(big), big);
     expect({ status, code: json.error?.code }).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+  });
+
+  it.each([
+    ['declared by Content-Length', 5 * BODY_LIMIT, BODY_LIMIT / 2],
+    ['streaming past the limit', 2 * BODY_LIMIT, BODY_LIMIT + 100],
+  ])('closes the connection after a 413 (%s) whose body it did not read, so the rest is never taken for a request', async (_, declared, sent) => {
+    const big = 'x'.repeat(declared);
+    const headers = Object.entries({ ...signedPost(big), host: new URL(origin).host, 'content-length': String(declared) })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    // The body is shorter than its Content-Length: the second request's bytes would be read as the first one's body.
+    const exchange = await rawExchange(origin, `POST /api/orders HTTP/1.1\r\n${headers}\r\n${big.slice(0, sent)}GET /api/orders/7 HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const [head] = exchange.text.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 413 /);
+    expect(head).toMatch(/\r\nconnection: close\r\n/i);
+    expect(exchange.closedByServer).toBe(true);
+    expect(exchange.text.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
   });
 });
 
