@@ -88,6 +88,7 @@ export const clientRemove: Command = {
     const ended = await withGatehouse(values, io, async (g) => {
       const sessions = await g.store.deleteClient(id);
       if (sessions === null) throw new CLIFailure(`no client ${id}`);
+      await g.store.appendAudit({ at: g.clock.now(), type: 'oauth_client_removed', detail: { client: id, sessionsEnded: sessions.length } });
       const revoked: string[] = [];
       for (const sessionId of sessions) {
         try {

@@ -23,8 +23,8 @@ export function createClientCredentialsGrant(deps: OAuthDeps, clientTokens: Clie
     }
     const scopes = [...new Set(requested)];
     const { token, claims } = await clientTokens.issue({ clientId: caller.client.id, scopes, jkt: constraint?.jkt ?? null });
-    // Logged, never the token: who got what, for the audit trail in the log.
-    deps.logger.info({ audit: 'client_token_issued', clientId: caller.client.id, scope: scopes.join(' '), jti: claims.jti, ip: client.ip }, 'audit');
+    // Audited (logged and stored), never the token: who got what. A store that cannot record it fails the request.
+    await deps.audit({ at: deps.clock.now(), type: 'client_token_issued', ip: client.ip, userAgent: client.userAgent, detail: { client: caller.client.id, scope: scopes.join(' '), jti: claims.jti } });
     return oauthJSON(200, { access_token: token, token_type: tokenTypeOf(constraint), expires_in: claims.exp - claims.iat, scope: scopes.join(' ') });
   };
 }

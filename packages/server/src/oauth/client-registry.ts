@@ -182,5 +182,7 @@ export async function registerClient(store: Store, clock: Clock, input: NewClien
     jwks,
     createdAt: clock.now(),
   };
-  return { client: await store.createClient(client), secret };
+  const created = await store.createClient(client);
+  await store.appendAudit({ at: created.createdAt, type: 'oauth_client_added', detail: { client: created.id, type: created.type } });
+  return { client: created, secret };
 }

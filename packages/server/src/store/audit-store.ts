@@ -18,7 +18,12 @@ export type AuditEventType =
   | 'provider_logout'
   | 'partner_added'
   | 'partner_key_rotated'
-  | 'partner_key_revoked';
+  | 'partner_key_revoked'
+  /** `gatehouse client add` / `client remove`: an OAuth client registered or removed (detail: client, type). */
+  | 'oauth_client_added'
+  | 'oauth_client_removed'
+  /** A machine client got a token at /oauth/token (detail: client, scope, jti; never the token). */
+  | 'client_token_issued';
 
 /** Small, non-secret facts (a username attempted, a reason). Never tokens or passwords. */
 export type AuditDetail = Readonly<Record<string, string | number | boolean | null>>;

@@ -101,9 +101,16 @@ describe('gatehouse client', () => {
     }
   });
 
-  it('removes a client; removing it again fails', async () => {
+  it('removes a client; removing it again fails; both are audited', async () => {
     expect(await run(['client', 'remove', 'reports-job'])).toMatchObject({ code: 0 });
     expect(await stored('reports-job')).toBeNull();
+    const store = openSQLiteStore({ path: join(cwd, 'data', 'gatehouse.db') });
+    try {
+      expect((await store.listAudit({ type: 'oauth_client_removed' })).map((e) => e.detail)).toEqual([{ client: 'reports-job', sessionsEnded: 0 }]);
+      expect((await store.listAudit({ type: 'oauth_client_added' })).map((e) => e.detail?.['client'])).toContain('reports-job');
+    } finally {
+      await store.close();
+    }
     expect((await run(['client', 'remove', 'reports-job'])).code).toBe(1);
     expect((await run(['client', 'list'])).stdout).not.toContain('reports-job');
   });

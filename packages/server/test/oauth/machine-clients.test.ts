@@ -67,6 +67,15 @@ describe('client credentials through openid-client', () => {
     expect(await (await reports(tokens.access_token)).json()).toMatchObject({ client: 'reports-job', scopes: ['reports:read'] });
   });
 
+  it('each token issued is audited with the client, scope and jti, never the token', async () => {
+    const response = await tokenRequest({ grant_type: 'client_credentials', scope: 'reports:write' }, { authorization: basic('reports-job', reportsSecret) });
+    const { access_token: token } = (await response.json()) as { access_token: string };
+    const [event] = await server.gatehouse.store.listAudit({ type: 'client_token_issued', limit: 1 });
+    expect(event?.detail).toEqual({ client: 'reports-job', scope: 'reports:write', jti: decodeJwt(token).jti });
+    expect(JSON.stringify(event)).not.toContain(token.split('.')[2]);
+    expect(await server.gatehouse.store.listAudit({ type: 'oauth_client_added' })).toHaveLength(4);
+  });
+
   it('private_key_jwt: openid-client signs the assertion; the token works', async () => {
     const key = await importPKCS8(signerKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'EdDSA');
     const config = await configFor('signer-job', oidc.PrivateKeyJwt(key));
