@@ -244,7 +244,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   // The OAuth authorization server (native apps, machine clients): loaded only when enabled.
   const oauth = clientTokens === null
     ? null
-    : (await import('./oauth/oauth-routes.js')).createOAuthRoutes({ config, store, clock, keys, tokens, auth, revocations, consumeOnce, logger, audit }, clientTokens);
+    : (await import('./oauth/oauth-routes.js')).createOAuthRoutes({ config, store, clock, keys, tokens, auth, revocations, consumeOnce, logger, audit, dpop }, clientTokens);
 
   const stopPolling = revocations.startPolling({ intervalMs: options.revocationSyncIntervalMs ?? 250, logger });
   let purging = false;

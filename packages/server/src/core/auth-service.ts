@@ -146,10 +146,12 @@ export class AuthService {
    * Opens a session for a user whom someone else authenticated: an OpenID
    * provider, or a trusted login app (see `src/oidc/`). The same session,
    * cookies and rules as a password login; `FORBIDDEN` for a disabled user.
-   * `detail` (method, provider) goes into the audit record.
+   * `detail` (method, provider) goes into the audit record. `jkt` binds the
+   * access token to a DPoP key (`cnf.jkt`, RFC 9449): a native app's token
+   * request that came with a proof.
    */
-  async loginExternal(userId: string, client: ClientContext, detail: Readonly<Record<string, string>>): Promise<IssuedSession> {
-    const opened = await this.#openSession(userId, client, { detail });
+  async loginExternal(userId: string, client: ClientContext, detail: Readonly<Record<string, string>>, binding: { readonly jkt?: string } = {}): Promise<IssuedSession> {
+    const opened = await this.#openSession(userId, client, { detail, ...(binding.jkt === undefined ? {} : { jkt: binding.jkt }) });
     if (opened.status === 'refused') {
       await this.#audit('login_failed', client, { userId, detail });
       throw new GatehouseError('FORBIDDEN', { message: 'This account cannot sign in.' });
@@ -167,7 +169,7 @@ export class AuthService {
   async #openSession(
     userId: string,
     client: ClientContext,
-    options: { readonly passwordHash?: string; readonly detail?: AuditDetail },
+    options: { readonly passwordHash?: string; readonly detail?: AuditDetail; readonly jkt?: string },
   ): Promise<{ status: 'opened'; issued: IssuedSession } | { status: 'refused' }> {
     const now = this.#d.clock.now();
     const { session: sessionConfig } = this.#d.config;
@@ -192,11 +194,18 @@ export class AuthService {
     const { session, user } = opened;
     this.#logRecorded(note, now, user.id, session.id);
     const csrfToken = mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id });
-    return { status: 'opened', issued: await this.#issue(user, session, refreshToken, csrfToken) };
+    return { status: 'opened', issued: await this.#issue(user, session, refreshToken, csrfToken, options.jkt) };
   }
 
-  async #issue(user: UserRecord, session: SessionRecord, refreshToken: string, csrfToken: string | undefined): Promise<IssuedSession> {
-    const access = await this.#d.tokens.issue({ userId: user.id, username: user.username, roles: user.roles, sessionId: session.id, notAfter: session.absoluteExpiresAt });
+  async #issue(user: UserRecord, session: SessionRecord, refreshToken: string, csrfToken: string | undefined, jkt?: string): Promise<IssuedSession> {
+    const access = await this.#d.tokens.issue({
+      userId: user.id,
+      username: user.username,
+      roles: user.roles,
+      sessionId: session.id,
+      notAfter: session.absoluteExpiresAt,
+      ...(jkt === undefined ? {} : { jkt }),
+    });
     return { user: publicUser(user), session, accessToken: access.token, accessTokenExpiresAt: access.claims.exp * 1000, refreshToken, csrfToken };
   }
 
@@ -212,11 +221,13 @@ export class AuthService {
   /**
    * Rotates a refresh token (see `core/refresh-rotation.ts` for the rules):
    * the next access token and refresh token, or `REFRESH_TOKEN_INVALID`,
-   * `REFRESH_TOKEN_REVOKED` or `REFRESH_TOKEN_REUSED`.
+   * `REFRESH_TOKEN_REVOKED` or `REFRESH_TOKEN_REUSED`. `jkt` binds the new
+   * access token to a DPoP key; the caller has checked that the session is
+   * bound to that key.
    */
-  async refresh(refreshToken: string, client: ClientContext): Promise<IssuedSession> {
+  async refresh(refreshToken: string, client: ClientContext, binding: { readonly jkt?: string } = {}): Promise<IssuedSession> {
     const rotated = await rotateRefreshToken(this.#d, refreshToken, this.#actor(client));
-    return this.#issue(rotated.user, rotated.session, rotated.refreshToken, undefined);
+    return this.#issue(rotated.user, rotated.session, rotated.refreshToken, undefined, binding.jkt);
   }
 
   /** Ends a session. Idempotent. */

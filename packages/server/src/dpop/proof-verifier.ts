@@ -43,6 +43,8 @@ export interface DPoPExpectations {
   readonly accessToken?: string;
   /** The thumbprint the access token is bound to (`cnf.jkt`): the proof's key must be that key. */
   readonly jkt?: string;
+  /** The origins `htu` may name, where they are not `dpop.origins` (the token endpoint: Gatehouse's own public origin). */
+  readonly origins?: readonly string[];
 }
 
 /** A proof that passed every check. */
@@ -145,7 +147,7 @@ export class DPoPProofVerifier {
     }
     if (htm !== request.method) refuse('DPOP_METHOD_MISMATCH');
     const path = pathOfTarget(request.target);
-    if (path === undefined || !htuMatches(htu, this.#config.origins, path)) refuse('DPOP_URL_MISMATCH');
+    if (path === undefined || !htuMatches(htu, expect.origins ?? this.#config.origins, path)) refuse('DPOP_URL_MISMATCH');
     const now = this.#clock.now() / 1000;
     const window = this.#config.proofWindowSeconds;
     if (iat < now - window || iat > now + window) refuse('DPOP_PROOF_EXPIRED');

@@ -25,6 +25,7 @@ export function createMetadataEndpoint(deps: OAuthDeps): OAuthHandler {
     revocation_endpoint_auth_methods_supported: ['none', ...clientAuth],
     introspection_endpoint_auth_methods_supported: clientAuth,
     authorization_response_iss_parameter_supported: true,
+    dpop_signing_alg_values_supported: [...deps.dpop.algorithms],
   });
   return async () => oauthJSON(200, metadata, { 'cache-control': 'public, max-age=300' });
 }

@@ -14,6 +14,8 @@ import { passwordVersion } from './authorize-endpoint.js';
 import type { OAuthDeps } from './oauth-deps.js';
 import { OAuthError } from './oauth-error.js';
 import { verifierMatches } from './pkce.js';
+import { checkRefreshBinding } from '../dpop/token-request.js';
+import type { SenderConstraint } from './sender-constraint.js';
 
 /** What the token endpoint turns into a response (RFC 6749 §5.1). */
 export interface NativeGrantResult {
@@ -30,8 +32,12 @@ export async function revokeGrantedSession(deps: OAuthDeps, sessionId: string, w
   deps.revocations.revokeSession(sessionId, now);
 }
 
-/** `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5). */
-export async function redeemAuthorizationCode(deps: OAuthDeps, form: URLSearchParams, app: OAuthClientRecord, client: ClientContext): Promise<NativeGrantResult> {
+/**
+ * `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5). With a
+ * DPoP proof (`constraint`), the session is bound to its key: the access
+ * token carries `cnf.jkt`, and every refresh must prove the same key.
+ */
+export async function redeemAuthorizationCode(deps: OAuthDeps, form: URLSearchParams, app: OAuthClientRecord, client: ClientContext, constraint: SenderConstraint = null): Promise<NativeGrantResult> {
   const now = deps.clock.now();
   const code = await openAuthorizationCode(form.get('code') ?? '', deps.keys.oauthCode, { clientId: app.id, now });
   // Issued to another client, expired, tampered with: all the same answer.
@@ -51,17 +57,21 @@ export async function redeemAuthorizationCode(deps: OAuthDeps, form: URLSearchPa
   if (user === null || user.disabled || passwordVersion(user) !== code.passwordVersion) throw badGrant('The account can no longer sign in with this code.');
   let issued: IssuedSession;
   try {
-    issued = await deps.auth.loginExternal(user.id, client, { method: 'oauth', client: app.id });
+    issued = await deps.auth.loginExternal(user.id, client, { method: 'oauth', client: app.id }, constraint === null ? {} : { jkt: constraint.jkt });
   } catch (error) {
     if (isGatehouseError(error, 'FORBIDDEN')) throw badGrant('The account can no longer sign in.');
     throw error;
   }
-  await deps.store.recordGrant({ sessionId: issued.session.id, clientId: app.id, scope: code.scope, codeId: code.id, createdAt: now });
+  await deps.store.recordGrant({ sessionId: issued.session.id, clientId: app.id, scope: code.scope, codeId: code.id, createdAt: now, jkt: constraint?.jkt ?? null });
   return { issued, scope: code.scope };
 }
 
-/** `grant_type=refresh_token` (RFC 6749 §6): only for the client the session was granted to. */
-export async function refreshNativeSession(deps: OAuthDeps, form: URLSearchParams, app: OAuthClientRecord, client: ClientContext): Promise<NativeGrantResult> {
+/**
+ * `grant_type=refresh_token` (RFC 6749 §6): only for the client the session
+ * was granted to and, for a session bound to a DPoP key, only with a proof of
+ * that key (RFC 9449 §5.0), checked before anything rotates.
+ */
+export async function refreshNativeSession(deps: OAuthDeps, form: URLSearchParams, app: OAuthClientRecord, client: ClientContext, constraint: SenderConstraint = null): Promise<NativeGrantResult> {
   const presented = form.get('refresh_token');
   if (presented === null) throw new OAuthError('invalid_request', 'refresh_token is required.');
   if (form.has('scope')) throw new OAuthError('invalid_scope', 'A refresh keeps the granted scope; omit scope.');
@@ -69,8 +79,10 @@ export async function refreshNativeSession(deps: OAuthDeps, form: URLSearchParam
   const session = await deps.auth.sessionForRefreshToken(presented);
   const grant = session === null ? null : await deps.store.findGrant(session.id);
   if (grant === null || grant.clientId !== app.id) throw badGrant('The refresh token is invalid.');
+  // A thief holding the refresh token but not the key changes nothing: refused here, the token not rotated.
+  checkRefreshBinding(grant.jkt, constraint);
   try {
-    return { issued: await deps.auth.refresh(presented, client), scope: grant.scope };
+    return { issued: await deps.auth.refresh(presented, client, grant.jkt === null ? {} : { jkt: grant.jkt }), scope: grant.scope };
   } catch (error) {
     if (isGatehouseError(error, 'REFRESH_TOKEN_REUSED')) throw badGrant('The refresh token was already used; the session has been ended.');
     if (isGatehouseError(error) && error.code.startsWith('REFRESH_TOKEN_')) throw badGrant('The refresh token is invalid, expired or revoked.');

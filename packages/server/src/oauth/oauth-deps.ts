@@ -6,6 +6,7 @@ import type { ConsumeOnce } from '../core/consume-once.js';
 import type { KeyRing } from '../core/keys.js';
 import type { Logger } from '../core/logger.js';
 import type { RevocationList } from '../core/revocation-list.js';
+import type { DPoPProofs } from '../dpop/proofs.js';
 import type { AuditEvent, Store } from '../store/store.js';
 
 /** What the OAuth endpoints need from the engine: the same sessions, tokens and stores as `/auth`. */
@@ -21,6 +22,8 @@ export interface OAuthDeps {
   readonly consumeOnce: ConsumeOnce;
   readonly logger: Logger;
   readonly audit: (event: AuditEvent) => Promise<void>;
+  /** DPoP proofs (RFC 9449): a token request with one gets tokens bound to its key. */
+  readonly dpop: DPoPProofs;
 }
 
 /** One endpoint: a Web request in, a Web response out. */

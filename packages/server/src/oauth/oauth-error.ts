@@ -5,6 +5,7 @@
  * `{"error":{"code","message"}}` shape stays on `/auth`.
  */
 import { isGatehouseError } from '../core/errors.js';
+import { tokenEndpointRefusal } from '../dpop/challenge.js';
 import { SECURITY_HEADERS } from '../http/responses.js';
 
 /** The error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 7009 §2.2.1, and `temporarily_unavailable` for a store outage. */
@@ -69,6 +70,11 @@ export function oauthErrorResponse(error: unknown): Response {
   if (error instanceof OAuthError) {
     const headers: Record<string, string> = error.error === 'invalid_client' ? { 'www-authenticate': 'Basic realm="gatehouse"' } : {};
     return oauthJSON(error.status, { error: error.error, error_description: error.description }, headers);
+  }
+  // A refused DPoP proof (RFC 9449 §5, §8): 400 invalid_dpop_proof or use_dpop_nonce (with DPoP-Nonce), Gatehouse's code beside it.
+  if (isGatehouseError(error) && error.code.startsWith('DPOP_')) {
+    const refusal = tokenEndpointRefusal(error);
+    return oauthJSON(refusal.status, refusal.body, refusal.headers);
   }
   if (isGatehouseError(error) && error.status === 503) {
     return oauthJSON(503, { error: 'temporarily_unavailable', error_description: 'Try again shortly.' }, error.headers);

@@ -10,7 +10,8 @@ import { authenticateClient, type AuthenticatedClient } from './client-authentic
 import { refreshNativeSession, redeemAuthorizationCode, type NativeGrantResult } from './native-grants.js';
 import type { OAuthDeps, OAuthHandler } from './oauth-deps.js';
 import { OAuthError, oauthJSON } from './oauth-error.js';
-import { bearerOnly, tokenTypeOf, type SenderConstraint, type SenderConstraintCheck } from './sender-constraint.js';
+import { tokenRequestBinding } from '../dpop/token-request.js';
+import { tokenTypeOf, type SenderConstraint, type SenderConstraintCheck } from './sender-constraint.js';
 
 /** A grant other than the native ones: `client_credentials`, added by the machine-client module. */
 export type ExtraGrant = (form: URLSearchParams, caller: AuthenticatedClient, constraint: SenderConstraint, client: ClientContext) => Promise<Response>;
@@ -19,7 +20,7 @@ export type ExtraGrant = (form: URLSearchParams, caller: AuthenticatedClient, co
 const GRANTS_OF = { native: ['authorization_code', 'refresh_token'], machine: ['client_credentials'] } as const;
 
 export function createTokenEndpoint(deps: OAuthDeps, options: { readonly clientCredentials?: ExtraGrant; readonly senderConstraint?: SenderConstraintCheck } = {}): OAuthHandler {
-  const checkProof = options.senderConstraint ?? bearerOnly;
+  const checkProof = options.senderConstraint ?? tokenRequestBinding(deps.dpop, deps.config.publicOrigin);
 
   const sessionResponse = (result: NativeGrantResult, constraint: SenderConstraint): Response => {
     const { issued, scope } = result;
@@ -46,13 +47,13 @@ export function createTokenEndpoint(deps: OAuthDeps, options: { readonly clientC
     if (!(GRANTS_OF[caller.client.type] as readonly string[]).includes(grantType)) {
       throw new OAuthError('unauthorized_client', `A ${caller.client.type} client cannot use ${grantType}.`);
     }
-    // DPoP plugs in here (see sender-constraint.ts): the proof is checked before any grant is spent.
+    // The DPoP proof (see sender-constraint.ts) is checked before any grant is spent.
     const constraint = await checkProof(request);
     switch (grantType) {
       case 'authorization_code':
-        return sessionResponse(await redeemAuthorizationCode(deps, form, caller.client, client), constraint);
+        return sessionResponse(await redeemAuthorizationCode(deps, form, caller.client, client, constraint), constraint);
       case 'refresh_token':
-        return sessionResponse(await refreshNativeSession(deps, form, caller.client, client), constraint);
+        return sessionResponse(await refreshNativeSession(deps, form, caller.client, client, constraint), constraint);
       default:
         if (options.clientCredentials === undefined) throw new OAuthError('unsupported_grant_type', 'client_credentials is not available.');
         return options.clientCredentials(form, caller, constraint, client);

@@ -32,6 +32,11 @@ export interface OAuthGrantRecord {
   /** The id of the authorization code that opened the session: a replayed code finds its session here. */
   readonly codeId: string;
   readonly createdAt: number;
+  /**
+   * The JWK SHA-256 thumbprint of the DPoP key the session's tokens are bound
+   * to (RFC 9449), or null for a bearer session. Every refresh must prove it.
+   */
+  readonly jkt: string | null;
 }
 
 export interface OAuthClientStore {

@@ -29,7 +29,7 @@ export function describeOAuthClientContract(name: string, openStore: () => Promi
       id: 'reports-job', type: 'machine', redirectURIs: [], scopes: ['reports:read', 'reports:write'], secretHash: 'ab'.repeat(32), jwks: null, createdAt: T0 + 1,
     };
     const session = async () => {
-      const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h', roles: [], createdAt: T0 });
+      const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h', roles: [], createdAt: T0, jkt: null });
       return store.createSession({ id: randomUUID(), userId: user.id, createdAt: T0, idleExpiresAt: T0 + 3_600_000, absoluteExpiresAt: T0 + 86_400_000, userAgent: null, ip: null }, `rt-${randomUUID()}`);
     };
 
@@ -51,7 +51,7 @@ export function describeOAuthClientContract(name: string, openStore: () => Promi
       await store.createClient(native);
       const s = await session();
       const other = await session();
-      const grant = { sessionId: s.id, clientId: native.id, scope: 'profile', codeId: 'code-1', createdAt: T0 };
+      const grant = { sessionId: s.id, clientId: native.id, scope: 'profile', codeId: 'code-1', createdAt: T0, jkt: null };
       await store.recordGrant(grant);
       expect(await store.findGrant(s.id)).toEqual(grant);
       expect(await store.findGrantByCode('code-1')).toEqual(grant);
@@ -59,11 +59,22 @@ export function describeOAuthClientContract(name: string, openStore: () => Promi
       expect(await store.findGrantByCode('code-2')).toBeNull();
     });
 
+    it('keeps the DPoP key a grant is bound to (RFC 9449), or null for a bearer session', async () => {
+      await store.createClient(native);
+      const [bound, bearer] = [await session(), await session()];
+      const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+      await store.recordGrant({ sessionId: bound.id, clientId: native.id, scope: 'notes', codeId: 'c-bound', createdAt: T0, jkt });
+      await store.recordGrant({ sessionId: bearer.id, clientId: native.id, scope: 'notes', codeId: 'c-bearer', createdAt: T0, jkt: null });
+      expect(await store.findGrant(bound.id)).toMatchObject({ jkt });
+      expect(await store.findGrantByCode('c-bound')).toMatchObject({ jkt });
+      expect(await store.findGrant(bearer.id)).toMatchObject({ jkt: null });
+    });
+
     it('refuses a second grant from the same code', async () => {
       await store.createClient(native);
       const [a, b] = [await session(), await session()];
-      await store.recordGrant({ sessionId: a.id, clientId: native.id, scope: '', codeId: 'code-1', createdAt: T0 });
-      expect(await code(store.recordGrant({ sessionId: b.id, clientId: native.id, scope: '', codeId: 'code-1', createdAt: T0 }))).not.toBe('resolved');
+      await store.recordGrant({ sessionId: a.id, clientId: native.id, scope: '', codeId: 'code-1', createdAt: T0, jkt: null });
+      expect(await code(store.recordGrant({ sessionId: b.id, clientId: native.id, scope: '', codeId: 'code-1', createdAt: T0, jkt: null }))).not.toBe('resolved');
       expect(await store.findGrant(b.id)).toBeNull();
     });
 
@@ -71,8 +82,8 @@ export function describeOAuthClientContract(name: string, openStore: () => Promi
       await store.createClient(native);
       await store.createClient(machine);
       const [a, b] = [await session(), await session()];
-      await store.recordGrant({ sessionId: a.id, clientId: native.id, scope: '', codeId: 'c-a', createdAt: T0 });
-      await store.recordGrant({ sessionId: b.id, clientId: native.id, scope: '', codeId: 'c-b', createdAt: T0 + 1 });
+      await store.recordGrant({ sessionId: a.id, clientId: native.id, scope: '', codeId: 'c-a', createdAt: T0, jkt: null });
+      await store.recordGrant({ sessionId: b.id, clientId: native.id, scope: '', codeId: 'c-b', createdAt: T0 + 1, jkt: null });
       expect(await store.deleteClient(native.id)).toEqual([a.id, b.id]);
       expect(await store.findClient(native.id)).toBeNull();
       expect(await store.findGrant(a.id)).toBeNull();

@@ -206,6 +206,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'dpop-bound-grants',
+    // A native app's session bound to its DPoP key (RFC 9449): refreshes must prove the same key.
+    sql: `
+      ALTER TABLE oauth_grants ADD COLUMN dpop_jkt TEXT;
+    `,
+  },
 ];
 
 /**

@@ -20,6 +20,7 @@ interface GrantRow {
   scope: string;
   code_id: string;
   created_at: number;
+  dpop_jkt: string | null;
 }
 
 function toClient(row: ClientRow): OAuthClientRecord {
@@ -35,7 +36,7 @@ function toClient(row: ClientRow): OAuthClientRecord {
 }
 
 function toGrant(row: GrantRow): OAuthGrantRecord {
-  return { sessionId: row.session_id, clientId: row.client_id, scope: row.scope, codeId: row.code_id, createdAt: row.created_at };
+  return { sessionId: row.session_id, clientId: row.client_id, scope: row.scope, codeId: row.code_id, createdAt: row.created_at, jkt: row.dpop_jkt };
 }
 
 export class PostgresOAuthClients implements OAuthClientStore {
@@ -80,12 +81,13 @@ export class PostgresOAuthClients implements OAuthClientStore {
 
   async recordGrant(grant: OAuthGrantRecord): Promise<void> {
     await this.#db.one((run) =>
-      run('INSERT INTO oauth_grants (session_id, client_id, scope, code_id, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      run('INSERT INTO oauth_grants (session_id, client_id, scope, code_id, created_at, dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6)', [
         grant.sessionId,
         grant.clientId,
         grant.scope,
         grant.codeId,
         grant.createdAt,
+        grant.jkt,
       ]),
     );
   }

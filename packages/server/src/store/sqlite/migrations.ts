@@ -209,6 +209,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    name: 'dpop-bound-grants',
+    // A native app's session bound to its DPoP key (RFC 9449): refreshes must prove the same key.
+    sql: `
+      ALTER TABLE oauth_grants ADD COLUMN dpop_jkt TEXT;
+    `,
+  },
 ];
 
 /** The highest migration version recorded in `db`, or 0 for a fresh database. */

@@ -20,6 +20,7 @@ interface GrantRow {
   scope: string;
   code_id: string;
   created_at: number;
+  dpop_jkt: string | null;
 }
 
 function toClient(row: ClientRow): OAuthClientRecord {
@@ -35,7 +36,7 @@ function toClient(row: ClientRow): OAuthClientRecord {
 }
 
 function toGrant(row: GrantRow): OAuthGrantRecord {
-  return { sessionId: row.session_id, clientId: row.client_id, scope: row.scope, codeId: row.code_id, createdAt: row.created_at };
+  return { sessionId: row.session_id, clientId: row.client_id, scope: row.scope, codeId: row.code_id, createdAt: row.created_at, jkt: row.dpop_jkt };
 }
 
 export class SQLiteOAuthClients implements OAuthClientStore {
@@ -52,8 +53,8 @@ export class SQLiteOAuthClients implements OAuthClientStore {
       list: db.prepare<[], ClientRow>('SELECT * FROM oauth_clients ORDER BY id'),
       sessionsOf: db.prepare<[string], { session_id: string }>('SELECT session_id FROM oauth_grants WHERE client_id = ? ORDER BY created_at'),
       delete: db.prepare<[string]>('DELETE FROM oauth_clients WHERE id = ?'),
-      insertGrant: db.prepare<[string, string, string, string, number]>(
-        'INSERT INTO oauth_grants (session_id, client_id, scope, code_id, created_at) VALUES (?, ?, ?, ?, ?)',
+      insertGrant: db.prepare<[string, string, string, string, number, string | null]>(
+        'INSERT INTO oauth_grants (session_id, client_id, scope, code_id, created_at, dpop_jkt) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       grant: db.prepare<[string], GrantRow>('SELECT * FROM oauth_grants WHERE session_id = ?'),
       grantByCode: db.prepare<[string], GrantRow>('SELECT * FROM oauth_grants WHERE code_id = ?'),
@@ -92,7 +93,7 @@ export class SQLiteOAuthClients implements OAuthClientStore {
   }
 
   async recordGrant(grant: OAuthGrantRecord): Promise<void> {
-    this.#db.run(() => this.#q.insertGrant.run(grant.sessionId, grant.clientId, grant.scope, grant.codeId, grant.createdAt));
+    this.#db.run(() => this.#q.insertGrant.run(grant.sessionId, grant.clientId, grant.scope, grant.codeId, grant.createdAt, grant.jkt));
   }
 
   async findGrant(sessionId: string): Promise<OAuthGrantRecord | null> {
