@@ -17,8 +17,7 @@ afterAll(() => {
 });
 
 /** Starts the demo on 127.0.0.1 with a fresh data directory; `banner` resolves once the start-up banner is out. */
-function startDemo(env: Record<string, string>) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-start-'));
+function startDemo(env: Record<string, string>, dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-start-'))) {
   roots.push(dataDir);
   const base: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GATEHOUSE_')) base[key] = value;
@@ -67,5 +66,35 @@ describe('npm start (the demo entry)', () => {
     expect(demo.output().stderr).toContain(`Sign-in from http://localhost:${port} will be refused`);
     demo.child.kill('SIGTERM');
     expect(await demo.exited).toEqual({ code: 0 });
+  });
+
+  it('on a fresh data directory: EdDSA keys published, the Demo IdP and the upstream route up, their account printed and kept across a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-demo-start-'));
+    const first = startDemo({ GATEHOUSE_PORT: '0' }, dataDir);
+    const banner = await first.banner;
+    const port = Number(/Listening on +127\.0\.0\.1:(\d+)/.exec(banner)?.[1]);
+    const idp = /or with Demo IdP +(\S+) \/ (\S+) .*(http:\/\/127\.0\.0\.1:\d+)\)/.exec(banner);
+    expect(idp).not.toBeNull();
+    const [, username, password, issuer] = idp ?? [];
+    expect(banner).toMatch(/Upstream API +http:\/\/localhost:8080\/api\/upstream\/ -> http:\/\/127\.0\.0\.1:\d+/);
+
+    // Identity forwarding needs published keys: the demo signs with EdDSA without being told to.
+    const jwks = (await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json()) as { keys: { kty: string; alg: string }[] };
+    expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', alg: 'EdDSA' });
+    expect(await (await fetch(`http://127.0.0.1:${port}/auth/oidc/providers`)).json()).toMatchObject({ providers: [{ id: 'demo-idp', displayName: 'Demo IdP' }] });
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { issuer: string };
+    expect(discovery.issuer).toBe(issuer);
+    // The route exists and is guarded: signed out, the gateway answers 401 itself.
+    expect((await fetch(`http://127.0.0.1:${port}/api/upstream/whoami`)).status).toBe(401);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0 });
+    // The banner is not buried under the provider library's development notices.
+    expect(`${first.output().stdout}${first.output().stderr}`).not.toContain('oidc-provider');
+
+    // A restart keeps the Demo IdP's account (and so the account Gatehouse linked to it).
+    const second = startDemo({ GATEHOUSE_PORT: '0' }, dataDir);
+    expect(await second.banner).toContain(`or with Demo IdP  ${username} / ${password}`);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0 });
   });
 });
