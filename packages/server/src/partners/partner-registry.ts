@@ -53,6 +53,8 @@ export class PartnerRegistry {
   readonly #keys = new Map<string, { readonly key: PartnerKeyRecord; readonly identity: PartnerIdentity }>();
   /** partner id → its key ids, to drop them when the partner changes. */
   readonly #partnerKeys = new Map<string, readonly string[]>();
+  /** origin → ids of publishable keys whose partner registered it, so a preflight looks at those keys only. */
+  readonly #publishableByOrigin = new Map<string, Set<string>>();
   /** Keys the feed reported revoked, refused even before the store read confirms it. */
   readonly #revoked = new Set<string>();
   #cursor = 0;
@@ -110,10 +112,10 @@ export class PartnerRegistry {
   allowsOrigin(origin: string): boolean {
     if (!this.current) return false;
     const now = this.#clock.now();
-    for (const { key, identity } of this.#keys.values()) {
-      if (key.kind !== 'publishable' || key.revokedAt !== null || this.#revoked.has(key.id)) continue;
-      if (key.expiresAt !== null && key.expiresAt <= now) continue;
-      if (identity.origins.includes(origin)) return true;
+    for (const id of this.#publishableByOrigin.get(origin) ?? []) {
+      const key = this.#keys.get(id)?.key;
+      if (key === undefined || key.revokedAt !== null || this.#revoked.has(id)) continue;
+      if (key.expiresAt === null || key.expiresAt > now) return true;
     }
     return false;
   }
@@ -141,9 +143,23 @@ export class PartnerRegistry {
   }
 
   #apply(partner: PartnerRecord): void {
-    for (const id of this.#partnerKeys.get(partner.id) ?? []) this.#keys.delete(id);
+    for (const id of this.#partnerKeys.get(partner.id) ?? []) {
+      for (const origin of this.#keys.get(id)?.identity.origins ?? []) {
+        const ids = this.#publishableByOrigin.get(origin);
+        ids?.delete(id);
+        if (ids?.size === 0) this.#publishableByOrigin.delete(origin);
+      }
+      this.#keys.delete(id);
+    }
     const ids: string[] = [];
     for (const key of partner.keys) {
+      if (key.kind === 'publishable' && key.revokedAt === null) {
+        for (const origin of partner.origins) {
+          const forOrigin = this.#publishableByOrigin.get(origin) ?? new Set<string>();
+          forOrigin.add(key.id);
+          this.#publishableByOrigin.set(origin, forOrigin);
+        }
+      }
       // Revoked keys stay known (and refused), so a late feed notice has nothing to add.
       ids.push(key.id);
       this.#keys.set(key.id, {
