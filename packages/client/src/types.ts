@@ -28,6 +28,8 @@ export interface SessionSummary {
   readonly ip: string | null;
   /** True for the session making the request (this browser). */
   readonly current: boolean;
+  /** The OAuth client (a native app) holding the session, or null for a browser session. */
+  readonly client: string | null;
 }
 
 /**

@@ -69,7 +69,7 @@ describe('server metadata (RFC 8414)', () => {
 });
 
 describe('authorization code with PKCE, through openid-client', () => {
-  it('answers in the RFC 6749 §5.1 shape with Cache-Control: no-store; the access token is an ordinary Gatehouse one', async () => {
+  it('answers in the RFC 6749 §5.1 shape; the access token is an ordinary Gatehouse one, its session listed with the app', async () => {
     const tokens = await nativeSignIn('profile notes');
     expect(tokens).toMatchObject({ token_type: 'bearer', scope: 'profile notes' });
     expect(tokens.expires_in).toBeGreaterThan(0);
@@ -77,9 +77,13 @@ describe('authorization code with PKCE, through openid-client', () => {
     const me = await bearer(tokens.access_token);
     expect(me.status).toBe(200);
     const { sessionId } = (await me.json()) as { sessionId: string };
-    // In the user's session list, like a browser's session.
-    const user = await server.gatehouse.auth.findUser(ALICE.username);
-    expect((await server.gatehouse.auth.listSessions(user.id)).map((s) => s.id)).toContain(sessionId);
+    // In the user's session list, like a browser's session, marked with the app that holds it.
+    const listed = await fetch(`${server.origin}/auth/sessions`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const { sessions } = (await listed.json()) as { sessions: { id: string; client: string | null; current: boolean }[] };
+    expect(sessions.find((s) => s.id === sessionId)).toMatchObject({ client: 'mobile', current: true });
+    const browser = await server.gatehouse.auth.login(ALICE, { ip: '127.0.0.1', userAgent: 'a browser' });
+    const again = (await (await fetch(`${server.origin}/auth/sessions`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).json()) as { sessions: { id: string; client: string | null }[] };
+    expect(again.sessions.find((s) => s.id === browser.session.id)).toMatchObject({ client: null });
   });
 
   it('the raw token response carries no-store and the standard fields', async () => {

@@ -10,8 +10,10 @@ const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 export const listSessions: RouteHandler = async (deps, request, client) => {
   const current = await requireAuth(deps, request, client);
   const sessions = await deps.auth.listSessions(current.user.id);
+  // Which native app holds each session (OAuth), so the user can tell them apart; no look-ups without OAuth.
+  const clients = deps.config.oauth.enabled ? await Promise.all(sessions.map(async (s) => (await deps.store.findGrant(s.id))?.clientId ?? null)) : [];
   return jsonResponse(200, {
-    sessions: sessions.map((s) => ({
+    sessions: sessions.map((s, i) => ({
       id: s.id,
       createdAt: new Date(s.createdAt).toISOString(),
       lastSeenAt: new Date(s.lastSeenAt).toISOString(),
@@ -19,6 +21,7 @@ export const listSessions: RouteHandler = async (deps, request, client) => {
       userAgent: s.userAgent,
       ip: s.ip,
       current: s.id === current.sessionId,
+      client: clients[i] ?? null,
     })),
   });
 };
