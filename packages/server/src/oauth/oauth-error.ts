@@ -41,12 +41,14 @@ export class OAuthError extends Error {
   override readonly name = 'OAuthError';
   readonly status: number;
 
+  /** `status` overrides the RFC's status for the code: 404 and 405 for paths and methods the server does not have. */
   constructor(
     readonly error: OAuthErrorCode,
     readonly description: string,
+    status?: number,
   ) {
     super(description);
-    this.status = STATUS[error];
+    this.status = status ?? STATUS[error];
   }
 }
 

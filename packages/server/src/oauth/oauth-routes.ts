@@ -63,11 +63,11 @@ export function createOAuthRoutes(deps: OAuthDeps, clientTokens: ClientTokenServ
       try {
         const path = new URL(request.url).pathname;
         const route = routes.get(path);
-        if (route === undefined) return oauthErrorResponse(Object.assign(new OAuthError('invalid_request', 'Not found.'), { status: 404 }));
+        if (route === undefined) return oauthErrorResponse(new OAuthError('invalid_request', 'Not found.', 404));
         const method = request.method === 'HEAD' ? 'GET' : request.method;
         const handler = route[method as 'GET' | 'POST'];
         if (handler === undefined) {
-          const response = oauthErrorResponse(Object.assign(new OAuthError('invalid_request', 'This method is not allowed here.'), { status: 405 }));
+          const response = oauthErrorResponse(new OAuthError('invalid_request', 'This method is not allowed here.', 405));
           response.headers.set('allow', OAUTH_ALLOW.get(path) ?? '');
           return response;
         }

@@ -233,3 +233,19 @@ describe('the token endpoint over HTTP', () => {
     expect(exchange.text.match(/^HTTP\/1\.1 /gm)).toHaveLength(1);
   });
 });
+
+describe('paths and methods', () => {
+  it('GET on the token endpoint is 405 with Allow: POST; an unknown /oauth path is 404; both in the RFC shape', async () => {
+    const get = await fetch(`${server.origin}/oauth/token`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(await get.json()).toMatchObject({ error: 'invalid_request' });
+    expect((await fetch(`${server.origin}/oauth/nothing`)).status).toBe(404);
+  });
+
+  it('a form body is required: JSON is refused as invalid_request', async () => {
+    const response = await fetch(`${server.origin}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"refresh_token"}' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_request' });
+  });
+});
