@@ -104,7 +104,8 @@ export async function createGateway(gatehouse: Gatehouse, options: GatewayOption
     if (!outcome.ok) return send(res, outcome.error, outcome.setCookies);
     let authorization: string | undefined;
     try {
-      authorization = await route.credentials(outcome.auth);
+      const credential = route.credentials(outcome.auth);
+      authorization = typeof credential === 'object' ? await credential : credential;
     } catch (error) {
       return send(res, error, outcome.setCookies);
     }

@@ -31,6 +31,8 @@ interface Entry {
   readonly token: Promise<string>;
   /** `Bearer <token>`, made once per token rather than once per request. */
   readonly authorization: Promise<string>;
+  /** The same once signed, so a cache hit needs no Promise at all. */
+  signed: string | undefined;
   /** After this instant (ms) a fresh token is minted instead. */
   readonly reuseUntil: number;
   /** The key that signed it: a token from a key that no longer signs (rotated, deleted) is not reused. */
@@ -87,9 +89,14 @@ export class IdentityTokens {
     return this.#entry(auth, audience).token;
   }
 
-  /** The same token as an `Authorization` header value, `Bearer <token>`. */
-  authorization(auth: Auth, audience: string): Promise<string> {
-    return this.#entry(auth, audience).authorization;
+  /**
+   * The same token as an `Authorization` header value, `Bearer <token>`: the
+   * string itself when a signed token is cached (the usual case, no
+   * microtask), else a Promise of it.
+   */
+  authorization(auth: Auth, audience: string): string | Promise<string> {
+    const entry = this.#entry(auth, audience);
+    return entry.signed ?? entry.authorization;
   }
 
   #entry(auth: Auth, audience: string): Entry {
@@ -100,7 +107,7 @@ export class IdentityTokens {
     if (cached !== undefined && now < cached.reuseUntil && cached.signer === signer) return cached;
     if (cached !== undefined) this.#cache.delete(key);
     const token = this.#mint(auth, audience, signer, now);
-    const entry: Entry = { token, authorization: token.then((t) => `Bearer ${t}`), reuseUntil: now + this.#reuseMs, signer };
+    const entry: Entry = { token, authorization: token.then((t) => (entry.signed = `Bearer ${t}`)), signed: undefined, reuseUntil: now + this.#reuseMs, signer };
     this.#evict(now);
     this.#cache.set(key, entry);
     // A failed signature must not stay cached (the caller still sees the rejection).

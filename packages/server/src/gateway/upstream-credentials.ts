@@ -19,8 +19,12 @@ export interface ProviderTokenSource {
   authorization(auth: Auth, route: GatewayRoute): Promise<string>;
 }
 
-/** The `Authorization` value for an upstream request: undefined when there is nothing to send (an anonymous caller). */
-export type CredentialResolver = (auth: Auth | null) => Promise<string> | undefined;
+/**
+ * The `Authorization` value for an upstream request: undefined when there is
+ * nothing to send (an anonymous caller), the value itself when it is at hand
+ * (a cached identity token), else a Promise of it. May throw.
+ */
+export type CredentialResolver = (auth: Auth | null) => string | Promise<string> | undefined;
 
 /**
  * How a route turns the caller's verified identity into upstream credentials.
