@@ -1,7 +1,9 @@
 /**
  * `POST /oauth/introspect` (RFC 7662) for resource servers that cannot
  * verify JWTs themselves. The caller must be a machine client
- * (`client_secret_basic` or `private_key_jwt`). A user's access token is
+ * (`client_secret_basic` or `private_key_jwt`) registered with the scope
+ * {@link INTROSPECTION_SCOPE}: not every batch job may read what a token
+ * says about its user (RFC 7662 §4). A user's access token is
  * active only while its session is (the same revocation list the guard
  * reads); a machine token only while its client is still registered.
  * Refresh tokens and anything else are `{"active": false}`.
@@ -13,6 +15,9 @@ import type { OAuthDeps, OAuthHandler } from './oauth-deps.js';
 import { OAuthError, oauthJSON } from './oauth-error.js';
 
 const INACTIVE = Object.freeze({ active: false });
+
+/** The scope a machine client must be registered with to call introspection. */
+export const INTROSPECTION_SCOPE = 'introspect';
 
 export function createIntrospectionEndpoint(deps: OAuthDeps, clientTokens: ClientTokenService): OAuthHandler {
   const describe = async (token: string): Promise<Record<string, unknown>> => {
@@ -58,6 +63,9 @@ export function createIntrospectionEndpoint(deps: OAuthDeps, clientTokens: Clien
     const form = await readFormBody(request, { limitBytes: deps.config.bodyLimitBytes });
     const caller = await authenticateClient(deps, request, form);
     if (caller.method === 'none') throw new OAuthError('invalid_client', 'Introspection is for authenticated machine clients.');
+    if (!caller.client.scopes.includes(INTROSPECTION_SCOPE)) {
+      throw new OAuthError('unauthorized_client', `This client may not introspect tokens (register it with the scope ${INTROSPECTION_SCOPE}).`, 403);
+    }
     const token = form.get('token');
     if (token === null || token === '' || form.getAll('token').length > 1) throw new OAuthError('invalid_request', 'token is required.');
     return oauthJSON(200, token.length > 4096 ? INACTIVE : await describe(token));

@@ -20,7 +20,7 @@ const signerKeys = generateKeyPairSync('ed25519');
 beforeAll(async () => {
   server = await startOAuthServer({ signing: { algorithm: 'EdDSA' } });
   reportsSecret = (await server.addClient({ id: 'reports-job', type: 'machine', scopes: ['reports:read', 'reports:write'] })) ?? '';
-  auditorSecret = (await server.addClient({ id: 'auditor', type: 'machine', scopes: ['audit:read'] })) ?? '';
+  auditorSecret = (await server.addClient({ id: 'auditor', type: 'machine', scopes: ['audit:read', 'introspect'] })) ?? '';
   await server.addClient({ id: 'signer-job', type: 'machine', scopes: ['reports:read'], publicKey: signerKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString() });
   await server.addClient({ id: 'mobile', type: 'native', redirectURIs: ['http://127.0.0.1/callback'], scopes: [] });
 });
@@ -101,10 +101,13 @@ describe('client credentials through openid-client', () => {
     expect(await oidc.tokenIntrospection(auditor, user.refresh_token ?? '')).toEqual({ active: false });
   });
 
-  it('introspection needs client authentication', async () => {
+  it('introspection needs client authentication, and a client registered with the introspect scope', async () => {
     const anonymous = await formPost(`${server.origin}/oauth/introspect`, { token: 'x', client_id: 'mobile' });
     await expectInvalidClient(anonymous);
     await expectInvalidClient(await formPost(`${server.origin}/oauth/introspect`, { token: 'x' }));
+    const notAllowed = await formPost(`${server.origin}/oauth/introspect`, { token: 'x' }, { authorization: basic('reports-job', reportsSecret) });
+    expect(notAllowed.status).toBe(403);
+    expect(await notAllowed.json()).toMatchObject({ error: 'unauthorized_client' });
   });
 });
 
