@@ -123,13 +123,13 @@ function toAuth(claims: AccessTokenClaims, via: Auth['via']): Auth {
   };
 }
 
-function toClientAuth(claims: ClientTokenClaims): Auth {
+function toClientAuth(claims: ClientTokenClaims, via: 'bearer' | 'dpop' = 'bearer'): Auth {
   return {
     user: { id: `client:${claims.sub}`, username: `client:${claims.sub}`, roles: NO_SCOPES },
     sessionId: '',
     tokenId: claims.jti,
     expiresAt: claims.exp * 1000,
-    via: 'bearer',
+    via,
     client: claims.sub,
     scopes: claims.scopes,
   };
@@ -227,14 +227,29 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     const status = revocations.check(claims.sid, claims.sub, claims.iat);
     if (status === 'unverifiable') return fail('REVOCATION_UNAVAILABLE');
     if (status !== null) return refuseDPoP(new GatehouseError(status === 'revoked' ? 'SESSION_REVOKED' : 'TOKEN_EXPIRED'));
+    return withProof(token, jkt, request, () => authorize(toAuth(claims, 'dpop'), NO_COOKIES));
+  };
+
+  /** The proof of `request` for `token`, bound to `jkt`; `admit` decides once it holds. */
+  const withProof = (token: string, jkt: string, request: GuardRequest, admit: () => GuardOutcome): GuardAnswer => {
     if (request.url === undefined) return refuseDPoP(new GatehouseError('DPOP_URL_MISMATCH'));
-    return deps.dpop.verify({ method: request.method, target: request.url, proof: request.headers.get('dpop') }, { accessToken: token, jkt }).then(
-      () => authorize(toAuth(claims, 'dpop'), NO_COOKIES),
-      (error: unknown) => {
-        if (isGatehouseError(error)) return refuseDPoP(error);
-        throw error;
-      },
-    );
+    return deps.dpop.verify({ method: request.method, target: request.url, proof: request.headers.get('dpop') }, { accessToken: token, jkt }).then(admit, (error: unknown) => {
+      if (isGatehouseError(error)) return refuseDPoP(error);
+      throw error;
+    });
+  };
+
+  /** `Authorization: DPoP` on a route for machine clients: a machine token bound to a key, with its proof. */
+  const judgeClientDPoP = (result: ClientTokenVerification, token: string, request: GuardRequest): GuardAnswer => {
+    if (!result.ok) {
+      // Not a machine token: a user's bound token is judged as such (and then told INSUFFICIENT_SCOPE), anything else refused.
+      const user = tokens.check(token);
+      const judgeUser = (r: AccessTokenVerification): GuardAnswer => (r.ok ? judgeDPoP(r, token, request) : refuseDPoP(new GatehouseError(result.code === 'TOKEN_EXPIRED' ? 'TOKEN_EXPIRED' : r.code)));
+      return user instanceof Promise ? user.then(judgeUser) : judgeUser(user);
+    }
+    const { claims } = result;
+    if (claims.jkt === null) return refuseDPoP(new GatehouseError('DPOP_TOKEN_NOT_BOUND'));
+    return withProof(token, claims.jkt, request, () => authorize(toClientAuth(claims, 'dpop'), NO_COOKIES));
   };
 
   const judgeCookie = (result: AccessTokenVerification, request: GuardRequest, cookieHeader: string | null, client: ClientContext): GuardAnswer => {
@@ -273,8 +288,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
       const judgeUser = (r: AccessTokenVerification): GuardOutcome => (r.ok ? judgeBearer(r) : fail(result.code === 'TOKEN_EXPIRED' ? 'TOKEN_EXPIRED' : r.code));
       return user instanceof Promise ? user.then(judgeUser) : judgeUser(user);
     }
-    // A machine token bound to a key (cnf.jkt) is worth nothing as a bearer token (RFC 9449 §7.1). Checking
-    // proofs for machine tokens (`Authorization: DPoP` on scope routes) is the DPoP work's seam; until then: refused.
+    // A machine token bound to a key (cnf.jkt) is worth nothing as a bearer token (RFC 9449 §7.1): send it as DPoP.
     if (result.claims.jkt !== null) return refuseDPoP(new GatehouseError('DPOP_TOKEN_WITHOUT_PROOF'));
     return authorize(toClientAuth(result.claims), NO_COOKIES);
   };
@@ -294,6 +308,10 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
       }
       if (authorization.length < 6 || authorization.slice(0, 5).toLowerCase() !== 'dpop ') return fail('INVALID_AUTHORIZATION');
       const token = authorization.slice(5).trim();
+      if (clientTokens !== null && requiredScopes !== null) {
+        const machine = clientTokens.check(token);
+        return machine instanceof Promise ? machine.then((settled) => judgeClientDPoP(settled, token, request)) : judgeClientDPoP(machine, token, request);
+      }
       const result = tokens.check(token);
       return result instanceof Promise ? result.then((settled) => judgeDPoP(settled, token, request)) : judgeDPoP(result, token, request);
     }

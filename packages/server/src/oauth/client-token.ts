@@ -161,7 +161,9 @@ export class ClientTokenService {
     const { sub, jti, iat, exp, scope, client_id: clientId, cnf } = payload as Record<string, unknown>;
     if (typeof sub !== 'string' || sub !== clientId || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return INVALID;
     if (exp - iat > this.#options.ttlSeconds + this.#options.clockToleranceSeconds || typeof scope !== 'string') return INVALID;
-    const jkt = typeof cnf === 'object' && cnf !== null && typeof (cnf as { jkt?: unknown }).jkt === 'string' ? (cnf as { jkt: string }).jkt : null;
+    // A confirmation that is not exactly a jkt is never read as "unbound": the token is refused.
+    if (cnf !== undefined && (typeof cnf !== 'object' || cnf === null || Object.keys(cnf).length !== 1 || typeof (cnf as { jkt?: unknown }).jkt !== 'string')) return INVALID;
+    const jkt = cnf === undefined ? null : (cnf as { jkt: string }).jkt;
     const claims: ClientTokenClaims = Object.freeze({
       iss: this.#options.issuer,
       aud: this.#options.audience,
