@@ -89,7 +89,7 @@ export function formPost(url: string, fields: Record<string, string>, headers: R
  * with its cookie from its own origin, and returns the redirect's Location
  * (or the page's answer when there is none).
  */
-export async function signIn(server: OAuthTestServer, authorizeURL: string, credentials: { username: string; password: string } = ALICE): Promise<{ status: number; location: string | null; page: Response }> {
+export async function signIn(server: { readonly origin: string }, authorizeURL: string, credentials: { username: string; password: string } = ALICE): Promise<{ status: number; location: string | null; page: Response }> {
   const page = await fetch(authorizeURL, { redirect: 'manual' });
   if (page.status !== 200) return { status: page.status, location: page.headers.get('location'), page };
   const html = await page.text();
