@@ -39,12 +39,17 @@ export interface SignRequestOptions {
   readonly clock?: Clock;
 }
 
-/** The headers to add to the request: `signature-input`, `signature`, and `content-digest` when it has a body. */
-export interface SignatureHeaders {
+/**
+ * The headers to add to the request: `signature-input`, `signature`, and
+ * `content-digest` when it has a body. A type alias, not an interface, so that
+ * it can be passed where a `Record<string, string>` is expected (`fetch`'s
+ * `headers`, an HTTP client's options).
+ */
+export type SignatureHeaders = {
   readonly 'signature-input': string;
   readonly signature: string;
   readonly 'content-digest'?: string;
-}
+};
 
 /**
  * Signs a request and returns the headers to send with it. Send the body

@@ -51,7 +51,7 @@ async function mount(adapter: Adapter, gatehouse: Gatehouse): Promise<Server> {
       return createServer((req, res) => {
         const guard = guards.get(new URL(req.url ?? '/', 'http://x').pathname);
         if (guard === undefined) return void sendJSON(res, 404, {});
-        void guard(req, res).then((auth) => auth !== undefined && sendJSON(res, 200, answer(auth)));
+        void guard(req, res).then((auth) => void (auth !== undefined && sendJSON(res, 200, answer(auth))));
       });
     }
     case 'express': {

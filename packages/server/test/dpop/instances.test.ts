@@ -51,7 +51,7 @@ async function instance(dir: string, extra: Partial<ConfigInput> = {}): Promise<
   const gatehouse = await createGatehouse({ config, logger: createLogger('silent') });
   const guard = nodeGuard(gatehouse);
   const server: Server = createServer((req, res) => {
-    void guard(req, res).then((auth) => auth !== undefined && sendJSON(res, 200, { via: auth?.via }));
+    void guard(req, res).then((auth) => void (auth !== undefined && sendJSON(res, 200, { via: auth?.via })));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const result: Instance = {

@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openPage, SKIP_BROWSER_TESTS } from '../../../../examples/demo/test/support/chromium.js';
 import { startOIDCServer, type OIDCTestServer } from './support/oidc-server.js';
 
+/** The page's `document`, as the callbacks run by `page.evaluate` see it in Chromium (the tests' own types have no DOM). */
+declare const document: { readonly cookie: string };
+
 describe.skipIf(SKIP_BROWSER_TESTS)('sign-in with an OpenID provider in Chromium', () => {
   let server: OIDCTestServer;
   let browser: Browser;

@@ -115,7 +115,7 @@ describe('back-channel logout from the provider', () => {
       const request = () => new Request(`${server.origin}/api/whoami`, { headers: { cookie: browser.cookieHeader('/api/whoami') } });
       const client = { ip: '127.0.0.1', userAgent: null };
       expect((await guard(request(), client)).ok).toBe(true);
-      const client2 = await server.provider.provider.Client.find('gatehouse');
+      const client2 = (await server.provider.provider.Client.find('gatehouse')) ?? expect.unreachable('client gatehouse is registered');
       await client2.backchannelLogout('bcl-two-instances', sid);
       expect((await server.gatehouse.store.findSession(sessionId))?.revokeReason).toBe('provider_logout');
       await vi.waitFor(async () => {

@@ -53,7 +53,8 @@ describe('OIDC on many instances (Redis)', () => {
     const request = () => new Request(`${server.origin}/api/whoami`, { headers: { cookie: browser.cookieHeader('/api/whoami') } });
     const client = { ip: '127.0.0.1', userAgent: null };
     await vi.waitFor(async () => expect((await guard(request(), client)).ok).toBe(true), { timeout: 2_000 });
-    await (await server.provider.provider.Client.find('gatehouse')).backchannelLogout('feed-user', sid);
+    const registered = (await server.provider.provider.Client.find('gatehouse')) ?? expect.unreachable('client gatehouse is registered');
+    await registered.backchannelLogout('feed-user', sid);
     await vi.waitFor(async () => {
       const outcome = await guard(request(), client);
       expect(outcome.ok ? null : outcome.error.code).toBe('SESSION_REVOKED');

@@ -10,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, SKIP_BROWSER_TESTS } from '../../../../examples/demo/test/support/chromium.js';
 import { startPartnerServer, USER, type PartnerServer } from './support.js';
 
+/** The page's `document`, as the callbacks run by `page.evaluate` see it in Chromium (the tests' own types have no DOM). */
+declare const document: { readonly cookie: string };
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -12,8 +12,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-// oidc-provider ships no types; tests are not type-checked by tsc.
-import Provider from 'oidc-provider';
+// oidc-provider ships no types: what the tests use is declared in oidc-provider.d.ts.
+import Provider, { type ProviderClient, type ProviderContext } from 'oidc-provider';
 
 export interface TokenResponseBody {
   access_token: string;
@@ -37,7 +37,7 @@ export interface TestProvider {
   readonly clients: { readonly secret: { id: string; secret: string }; readonly privateKeyJWT: { id: string; privateKey: JWK } };
   readonly tamper: ProviderTamper;
   /** The provider instance (oidc-provider API), e.g. for `Client.find(...).backchannelLogout(sub, sid)`. */
-  readonly provider: any;
+  readonly provider: Provider;
   /** Counts of token endpoint requests, by grant type. */
   readonly grants: Map<string, number>;
   close(): Promise<void>;
@@ -82,7 +82,7 @@ export async function startTestProvider(options: { readonly gatehouseOrigin: str
       rpInitiatedLogout: { enabled: true },
     },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name'] },
-    async findAccount(_ctx: unknown, id: string) {
+    async findAccount(_ctx: ProviderContext, id: string) {
       return {
         accountId: id,
         async claims() {
@@ -91,7 +91,7 @@ export async function startTestProvider(options: { readonly gatehouseOrigin: str
       };
     },
     pkce: { required: () => true },
-    async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) {
+    async issueRefreshToken(_ctx: ProviderContext, client: ProviderClient) {
       return client.grantTypeAllowed('refresh_token');
     },
     // Profile and e-mail claims in the ID token itself, as many providers send them.
@@ -102,18 +102,18 @@ export async function startTestProvider(options: { readonly gatehouseOrigin: str
       const { dispatcher: _loopbackRefused, ...rest } = init;
       return fetch(url, rest);
     },
-    renderError(ctx: { type: string; body: unknown }, out: Record<string, unknown>) {
+    renderError(ctx: ProviderContext, out: Record<string, unknown>) {
       ctx.type = 'json';
       ctx.body = out;
     },
   });
-  provider.on('server_error', (_ctx: unknown, error: Error) => {
+  provider.on('server_error', (_ctx: ProviderContext, error: Error) => {
     console.error('oidc-provider server_error', error);
   });
 
   const tamper: ProviderTamper = {};
   const grants = new Map<string, number>();
-  provider.use(async (ctx: any, next: () => Promise<void>) => {
+  provider.use(async (ctx: ProviderContext, next: () => Promise<void>) => {
     if (ctx.path === '/auth' && tamper.authorizationRequest !== undefined) {
       const query = new URLSearchParams(ctx.querystring);
       tamper.authorizationRequest(query);
@@ -121,7 +121,7 @@ export async function startTestProvider(options: { readonly gatehouseOrigin: str
     }
     await next();
     if (ctx.path === '/token' && ctx.method === 'POST') {
-      const grant = ctx.oidc?.params?.grant_type ?? 'unknown';
+      const grant = String(ctx.oidc?.params?.grant_type ?? 'unknown');
       grants.set(grant, (grants.get(grant) ?? 0) + 1);
       if (tamper.tokenResponse !== undefined && ctx.status === 200 && ctx.body !== null && typeof ctx.body === 'object') {
         ctx.body = await tamper.tokenResponse(ctx.body as TokenResponseBody);
