@@ -35,7 +35,7 @@ async function nativeSignIn(app: App, dpop?: oidc.DPoPHandle) {
   return { location, verifier, tokens: () => oidc.authorizationCodeGrant(app.config, new URL(location), { pkceCodeVerifier: verifier }, undefined, dpop === undefined ? {} : { DPoP: dpop }) };
 }
 
-const thumbprintOf = async (pair: CryptoKeyPair) => calculateJwkThumbprint(await exportJWK(pair.publicKey));
+const thumbprintOf = async (pair: Awaited<ReturnType<typeof generateKeyPair>>) => calculateJwkThumbprint(await exportJWK(pair.publicKey));
 
 async function refusal(promise: Promise<unknown>): Promise<{ error: string; code: unknown }> {
   const error: unknown = await promise.then(() => undefined, (e: unknown) => e);

@@ -29,7 +29,7 @@ export function describeOAuthClientContract(name: string, openStore: () => Promi
       id: 'reports-job', type: 'machine', redirectURIs: [], scopes: ['reports:read', 'reports:write'], secretHash: 'ab'.repeat(32), jwks: null, createdAt: T0 + 1,
     };
     const session = async () => {
-      const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h', roles: [], createdAt: T0, jkt: null });
+      const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h', roles: [], createdAt: T0 });
       return store.createSession({ id: randomUUID(), userId: user.id, createdAt: T0, idleExpiresAt: T0 + 3_600_000, absoluteExpiresAt: T0 + 86_400_000, userAgent: null, ip: null }, `rt-${randomUUID()}`);
     };
 
