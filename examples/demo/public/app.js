@@ -19,7 +19,7 @@ const ui = Object.fromEntries(
     'note-form', 'note-input', 'notes-message', 'notes-list',
     'upstream-title', 'upstream-call', 'upstream-message', 'upstream-identity',
     'sessions-title', 'sessions-reload', 'sessions-message', 'sessions-list',
-    'revoke-all-form', 'revoke-all-password', 'revoke-all-error',
+    'revoke-all-form', 'revoke-all-password', 'revoke-all-error', 'revoke-all-unavailable', 'revoke-all-provider',
   ].map((id) => [id.replace(/-(\w)/g, (_, letter) => letter.toUpperCase()), byId(id)]),
 );
 
@@ -78,6 +78,7 @@ function showView(name) {
 function showSignedOut(message = '', kind = 'info') {
   user = null;
   signedInAtProvider = false;
+  showRevokeAll(null);
   notes = [];
   sessions = [];
   // Wipe the previous user's data so the next person at this device can't read it.
@@ -137,6 +138,7 @@ function renderProfile({ user: profileUser, greeting, accessTokenExpiresAt, sign
   ui.profileDetails.replaceChildren();
   if (!profileUser) return;
   signedInAtProvider = Boolean(signedInWith);
+  showRevokeAll(signedInWith ? String(signedInWith.displayName) : null);
   addDetail(ui.profileDetails, 'Username', String(profileUser.username));
   addDetail(ui.profileDetails, 'User id', String(profileUser.id));
   addDetail(ui.profileDetails, 'Signed in with', signedInWith ? String(signedInWith.displayName) : 'password');
@@ -163,6 +165,13 @@ function renderUpstream({ identity, path, receivedCookies } = {}) {
   addDetail(ui.upstreamIdentity, 'Expires (exp)', numericDate(identity.exp));
   addDetail(ui.upstreamIdentity, 'Path it was asked for', String(path));
   addDetail(ui.upstreamIdentity, 'Your cookies', receivedCookies ? 'received (unexpected)' : 'not received');
+}
+
+/** "Sign out everywhere" needs the password; someone who signed in with a provider has none here. */
+function showRevokeAll(providerName) {
+  ui.revokeAllForm.hidden = providerName !== null;
+  ui.revokeAllUnavailable.hidden = providerName === null;
+  ui.revokeAllProvider.textContent = providerName ?? '';
 }
 
 function renderNotes() {

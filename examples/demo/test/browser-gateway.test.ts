@@ -100,6 +100,8 @@ describe.skipIf(SKIP_BROWSER_TESTS)('demo in Chromium: a call through the gatewa
     expect(exp).toBeGreaterThan(before);
     expect(exp).toBeLessThanOrEqual(Date.now() + 61_000);
     await expectNoTokenOnPage(page);
+    expect(await page.locator('#revoke-all-form').isVisible()).toBe(true);
+    expect(await page.getByTestId('revoke-all-unavailable').isVisible()).toBe(false);
     expect(problems).toEqual([]);
   });
 
@@ -139,6 +141,9 @@ describe.skipIf(SKIP_BROWSER_TESTS)('demo in Chromium: a call through the gatewa
       'Your cookies': 'not received',
     });
     await expectNoTokenOnPage(page);
+    // No password here, so no "Sign out everywhere" form that would ask for one: the page says why.
+    await page.getByTestId('revoke-all-unavailable').filter({ hasText: 'You signed in with Demo IdP' }).waitFor();
+    expect(await page.locator('#revoke-all-form').isVisible()).toBe(false);
     await page.screenshot({ path: join(RESULTS_DIR, 'demo-gateway-idp.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
