@@ -27,6 +27,14 @@ if (served !== null) {
       `  Sign-in from ${served} will be refused (ORIGIN_REJECTED); set GATEHOUSE_PUBLIC_ORIGIN=${served} too.\n`,
   );
 }
+// Handlers first: whoever reads the banner may signal at once.
+const stop = async () => {
+  await demo.close();
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
+
 process.stdout.write(
   `\n  Gatehouse demo    ${publicOrigin}\n` +
     `  Listening on      ${host}:${port}\n` +
@@ -35,9 +43,3 @@ process.stdout.write(
     `  Upstream API      ${publicOrigin}${UPSTREAM_PREFIX}/ -> ${demo.upstream.url}   (through the gateway, signed in)\n` +
     `  Data:             ${dataDir}\n\n`,
 );
-const stop = async () => {
-  await demo.close();
-  process.exit(0);
-};
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
