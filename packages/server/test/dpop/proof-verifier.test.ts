@@ -183,6 +183,17 @@ describe('refused proofs, one code per cause', () => {
     expect(await codeFor(await proofWith(signer, { htm: 'GET', htu: URL_ORDERS }, { jwk: await publicJwkOf(victim) }))).toBe('DPOP_SIGNATURE_INVALID');
   });
 
+  it('a remembered header proves nothing by itself: another key signing under a header already accepted is DPOP_SIGNATURE_INVALID', async () => {
+    const victim = await exportableKeyPair();
+    const thief = await exportableKeyPair();
+    const verifier = verifierOf();
+    const jwk = await publicJwkOf(victim);
+    await expect(verifier.verify(get(await proofWith(victim, { htm: 'GET', htu: URL_ORDERS }, { jwk })))).resolves.toBeDefined();
+    // Byte for byte the header just accepted (and remembered), over a payload the thief signed.
+    expect(await codeFor(await proofWith(thief, { htm: 'GET', htu: URL_ORDERS }, { jwk, alg: 'ES256' }), {}, {}, verifier)).toBe('DPOP_SIGNATURE_INVALID');
+    await expect(verifier.verify(get(await proofWith(victim, { htm: 'GET', htu: URL_ORDERS }, { jwk })))).resolves.toBeDefined();
+  });
+
   it('a tampered payload: DPOP_SIGNATURE_INVALID', async () => {
     const [header, , signature] = (await generateProof(keys, URL_ORDERS, 'GET')).split('.');
     const forged = Buffer.from(JSON.stringify({ jti: 'x'.repeat(20), htm: 'DELETE', htu: URL_ORDERS, iat: Math.floor(clock.now() / 1000) })).toString('base64url');
