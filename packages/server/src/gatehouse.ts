@@ -173,7 +173,8 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
     logger.error('redis is not reachable yet: sign-in answers 503 THROTTLE_UNAVAILABLE until it is; revocations are read from the store meanwhile');
   }
   const revocations = new RevocationList(store, clock, {
-    retentionMs: (config.accessToken.ttlSeconds + config.accessToken.clockToleranceSeconds) * 1000 + 60_000,
+    // As long as the longest-lived token a revocation must stop: a user's access token, or a machine client's.
+    retentionMs: (Math.max(config.accessToken.ttlSeconds, config.oauth.enabled ? config.oauth.clientTokenTtlSeconds : 0) + config.accessToken.clockToleranceSeconds) * 1000 + 60_000,
     maxStalenessMs: config.revocation.maxStalenessSeconds * 1000,
     ...(shared === undefined ? {} : { feed: shared.revocationFeed }),
   });

@@ -9,6 +9,7 @@ import type { RevocationList } from '../core/revocation-list.js';
 import { resourceRefusal } from '../dpop/challenge.js';
 import type { DPoPProofs } from '../dpop/proofs.js';
 import type { ClientTokenClaims, ClientTokenVerification } from '../oauth/client-token.js';
+import { clientRevocationSubject } from '../store/oauth-client-store.js';
 import { readCookie } from './cookies.js';
 import { isTrustedRequestOrigin, type HeaderReader } from './request-origin.js';
 import { readAccessToken, sessionCookieMaxAgeSeconds, type SessionCookies } from './session-cookies.js';
@@ -290,6 +291,9 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     }
     // A machine token bound to a key (cnf.jkt) is worth nothing as a bearer token (RFC 9449 §7.1): send it as DPoP.
     if (result.claims.jkt !== null) return refuseDPoP(new GatehouseError('DPOP_TOKEN_WITHOUT_PROOF'));
+    // A removed client's tokens are revoked like a disabled user's: by subject, issued before the removal.
+    const status = revocations.check('', clientRevocationSubject(result.claims.sub), result.claims.iat);
+    if (status !== null) return fail(status === 'unverifiable' ? 'REVOCATION_UNAVAILABLE' : 'TOKEN_INVALID');
     return authorize(toClientAuth(result.claims), NO_COOKIES);
   };
 

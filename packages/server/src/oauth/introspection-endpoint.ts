@@ -9,6 +9,7 @@
  * Refresh tokens and anything else are `{"active": false}`.
  */
 import { readFormBody } from '../oidc/form-body.js';
+import { clientRevocationSubject } from '../store/oauth-client-store.js';
 import { authenticateClient } from './client-authentication.js';
 import type { ClientTokenService } from './client-token.js';
 import type { OAuthDeps, OAuthHandler } from './oauth-deps.js';
@@ -43,6 +44,7 @@ export function createIntrospectionEndpoint(deps: OAuthDeps, clientTokens: Clien
     const machine = await clientTokens.check(token);
     if (!machine.ok) return INACTIVE;
     const { claims } = machine;
+    if (deps.revocations.check('', clientRevocationSubject(claims.sub), claims.iat) !== null) return INACTIVE;
     if ((await deps.store.findClient(claims.sub)) === null) return INACTIVE;
     return {
       active: true,

@@ -39,6 +39,11 @@ export interface OAuthGrantRecord {
   readonly jkt: string | null;
 }
 
+/** The subject under which a client's tokens are revoked in the revocation list (never a user id: those are UUIDs). */
+export function clientRevocationSubject(clientId: string): string {
+  return `client:${clientId}`;
+}
+
 export interface OAuthClientStore {
   /** Registers a client. Rejects with `CLIENT_ID_TAKEN` (changing nothing) when the id exists. */
   createClient(client: OAuthClientRecord): Promise<OAuthClientRecord>;
@@ -46,10 +51,13 @@ export interface OAuthClientStore {
   /** Every client, by id. */
   listClients(): Promise<OAuthClientRecord[]>;
   /**
-   * Removes a client and its grants. Returns the ids of the sessions it had
-   * been granted (for the caller to revoke), or null for an unknown id.
+   * Removes a client and its grants, and in the same transaction appends a
+   * revocation event of kind `user` for `client:<id>` at `at`, so every
+   * instance refuses the client's tokens issued before then. Returns the ids
+   * of the sessions it had been granted (for the caller to revoke), or null
+   * for an unknown id (nothing is appended).
    */
-  deleteClient(id: string): Promise<string[] | null>;
+  deleteClient(id: string, at: number): Promise<string[] | null>;
   /** Records the grant of a session just opened for a client. */
   recordGrant(grant: OAuthGrantRecord): Promise<void>;
   /** The grant of a session, or null (a cookie session has none). */

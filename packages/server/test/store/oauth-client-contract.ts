@@ -78,17 +78,20 @@ export function describeOAuthClientContract(name: string, openStore: () => Promi
       expect(await store.findGrant(b.id)).toBeNull();
     });
 
-    it('removing a client returns its sessions and drops its grants; an unknown id is null', async () => {
+    it('removing a client returns its sessions, drops its grants and revokes its tokens; an unknown id is null', async () => {
       await store.createClient(native);
       await store.createClient(machine);
       const [a, b] = [await session(), await session()];
       await store.recordGrant({ sessionId: a.id, clientId: native.id, scope: '', codeId: 'c-a', createdAt: T0, jkt: null });
       await store.recordGrant({ sessionId: b.id, clientId: native.id, scope: '', codeId: 'c-b', createdAt: T0 + 1, jkt: null });
-      expect(await store.deleteClient(native.id)).toEqual([a.id, b.id]);
+      expect(await store.deleteClient(native.id, T0 + 5)).toEqual([a.id, b.id]);
       expect(await store.findClient(native.id)).toBeNull();
       expect(await store.findGrant(a.id)).toBeNull();
-      expect(await store.deleteClient(native.id)).toBeNull();
+      expect(await store.deleteClient(native.id, T0 + 6)).toBeNull();
       expect(await store.listClients()).toEqual([machine]);
+      // Its tokens are revoked with it, once: a revocation event for its subject.
+      const events = (await store.listRevocations(0, 0)).filter((e) => e.userId === `client:${native.id}`);
+      expect(events).toEqual([expect.objectContaining({ kind: 'user', userId: 'client:mobile-app', at: T0 + 5 })]);
     });
   });
 }

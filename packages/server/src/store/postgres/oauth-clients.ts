@@ -1,7 +1,8 @@
 /** OAuth clients and their grants on PostgreSQL. */
 import { GatehouseError } from '../../core/errors.js';
-import type { OAuthClientRecord, OAuthClientStore, OAuthGrantRecord } from '../oauth-client-store.js';
+import { clientRevocationSubject, type OAuthClientRecord, type OAuthClientStore, type OAuthGrantRecord } from '../oauth-client-store.js';
 import type { PostgresConnection } from './connection.js';
+import { appendRevocations } from './revocations.js';
 import { mapFirst, sqlState } from './rows.js';
 
 interface ClientRow {
@@ -70,12 +71,14 @@ export class PostgresOAuthClients implements OAuthClientStore {
     return this.#db.one(async (run) => (await run<ClientRow>('SELECT * FROM oauth_clients ORDER BY id COLLATE "C"')).rows.map(toClient));
   }
 
-  async deleteClient(id: string): Promise<string[] | null> {
+  async deleteClient(id: string, at: number): Promise<string[] | null> {
     return this.#db.transaction(async (run) => {
       const { rows } = await run<{ session_id: string }>('SELECT session_id FROM oauth_grants WHERE client_id = $1 ORDER BY created_at', [id]);
       // The grants go with the client (ON DELETE CASCADE).
       const { rowCount } = await run('DELETE FROM oauth_clients WHERE id = $1', [id]);
-      return (rowCount ?? 0) === 0 ? null : rows.map((r) => r.session_id);
+      if ((rowCount ?? 0) === 0) return null;
+      await appendRevocations(run, 'user', [null], clientRevocationSubject(id), at);
+      return rows.map((r) => r.session_id);
     });
   }
 

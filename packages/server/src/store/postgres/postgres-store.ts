@@ -135,7 +135,7 @@ export class PostgresStore implements Store {
   createClient(client: OAuthClientRecord): Promise<OAuthClientRecord> { return this.#oauthClients.createClient(client); }
   findClient(id: string): Promise<OAuthClientRecord | null> { return this.#oauthClients.findClient(id); }
   listClients(): Promise<OAuthClientRecord[]> { return this.#oauthClients.listClients(); }
-  deleteClient(id: string): Promise<string[] | null> { return this.#oauthClients.deleteClient(id); }
+  deleteClient(id: string, at: number): Promise<string[] | null> { return this.#oauthClients.deleteClient(id, at); }
   recordGrant(grant: OAuthGrantRecord): Promise<void> { return this.#oauthClients.recordGrant(grant); }
   findGrant(sessionId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrant(sessionId); }
   findGrantByCode(codeId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrantByCode(codeId); }

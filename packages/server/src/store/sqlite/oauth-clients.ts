@@ -1,7 +1,8 @@
 /** OAuth clients and their grants on SQLite. */
 import { GatehouseError } from '../../core/errors.js';
-import type { OAuthClientRecord, OAuthClientStore, OAuthGrantRecord } from '../oauth-client-store.js';
+import { clientRevocationSubject, type OAuthClientRecord, type OAuthClientStore, type OAuthGrantRecord } from '../oauth-client-store.js';
 import type { SQLiteDatabase } from './database.js';
+import type { SQLiteRevocations } from './revocations.js';
 import { sqliteCode } from './rows.js';
 
 interface ClientRow {
@@ -41,10 +42,12 @@ function toGrant(row: GrantRow): OAuthGrantRecord {
 
 export class SQLiteOAuthClients implements OAuthClientStore {
   readonly #db: SQLiteDatabase;
+  readonly #revocations: SQLiteRevocations;
   readonly #q;
 
-  constructor(db: SQLiteDatabase) {
+  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations) {
     this.#db = db;
+    this.#revocations = revocations;
     this.#q = {
       insert: db.prepare<[string, string, string, string, string | null, string | null, number]>(
         'INSERT INTO oauth_clients (id, type, redirect_uris, scopes, secret_hash, jwks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -84,11 +87,13 @@ export class SQLiteOAuthClients implements OAuthClientStore {
     return this.#db.run(() => this.#q.list.all().map(toClient));
   }
 
-  async deleteClient(id: string): Promise<string[] | null> {
+  async deleteClient(id: string, at: number): Promise<string[] | null> {
     return this.#db.write(() => {
       const sessions = this.#q.sessionsOf.all(id).map((r) => r.session_id);
       // The grants go with the client (ON DELETE CASCADE).
-      return this.#q.delete.run(id).changes === 0 ? null : sessions;
+      if (this.#q.delete.run(id).changes === 0) return null;
+      this.#revocations.append('user', null, clientRevocationSubject(id), at);
+      return sessions;
     });
   }
 

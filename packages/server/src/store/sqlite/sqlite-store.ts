@@ -78,7 +78,7 @@ export class SQLiteStore implements Store {
     this.#keys = new SQLiteSigningKeys(this.#db);
     this.#identities = new SQLiteIdentities(this.#db, this.#audit);
     this.#providerSessions = new SQLiteProviderSessions(this.#db, this.#revocations, this.#audit);
-    this.#oauthClients = new SQLiteOAuthClients(this.#db);
+    this.#oauthClients = new SQLiteOAuthClients(this.#db, this.#revocations);
     this.#partners = new SQLitePartners(this.#db, this.#audit);
     this.#consumed = new SQLiteConsumedValues(this.#db);
     this.#housekeeping = new SQLiteHousekeeping(this.#db, this.#consumed);
@@ -127,7 +127,7 @@ export class SQLiteStore implements Store {
   createClient(client: OAuthClientRecord): Promise<OAuthClientRecord> { return this.#oauthClients.createClient(client); }
   findClient(id: string): Promise<OAuthClientRecord | null> { return this.#oauthClients.findClient(id); }
   listClients(): Promise<OAuthClientRecord[]> { return this.#oauthClients.listClients(); }
-  deleteClient(id: string): Promise<string[] | null> { return this.#oauthClients.deleteClient(id); }
+  deleteClient(id: string, at: number): Promise<string[] | null> { return this.#oauthClients.deleteClient(id, at); }
   recordGrant(grant: OAuthGrantRecord): Promise<void> { return this.#oauthClients.recordGrant(grant); }
   findGrant(sessionId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrant(sessionId); }
   findGrantByCode(codeId: string): Promise<OAuthGrantRecord | null> { return this.#oauthClients.findGrantByCode(codeId); }
