@@ -1,10 +1,10 @@
 /**
  * Store selection: the configuration names SQLite (the default) or
- * PostgreSQL, and this opens it. The PostgreSQL store is imported only when
- * configured, so the embedded setup never loads `pg`.
+ * PostgreSQL, and this opens it. Each store is imported only when
+ * configured, so the embedded setup never loads `pg` and a PostgreSQL
+ * process never loads `better-sqlite3`.
  */
 import type { GatehouseConfig } from '../config/resolve.js';
-import { openSQLiteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
 export interface OpenConfiguredStoreOptions {
@@ -26,8 +26,8 @@ export interface OpenConfiguredStoreOptions {
 export async function openConfiguredStore(config: GatehouseConfig, options: OpenConfiguredStoreOptions): Promise<Store> {
   const { database } = config;
   if (database.kind === 'sqlite' || database.url === undefined) {
-    const store = openSQLiteStore({ path: config.databasePath });
-    return store;
+    const { openSQLiteStore } = await import('./sqlite/sqlite-store.js');
+    return openSQLiteStore({ path: config.databasePath });
   }
   const { openPostgresStore } = await import('./postgres/open.js');
   const store = await openPostgresStore({

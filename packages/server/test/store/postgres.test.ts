@@ -485,6 +485,28 @@ describe('PostgreSQL chosen by configuration', () => {
     expect(result.stderr).toMatch(/^gatehouse: STORE_UNAVAILABLE: /);
   });
 
+  it('an application on PostgreSQL never loads better-sqlite3 (a native addon), though the package exports the SQLite store', async () => {
+    const index = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const script = `
+      import { createRequire } from 'node:module';
+      const { createGatehouse, resolveConfig, openSQLiteStore, SQLiteStore } = await import(${JSON.stringify(index)});
+      if (typeof openSQLiteStore !== 'function' || typeof SQLiteStore !== 'function') throw new Error('SQLite store no longer exported');
+      const config = resolveConfig({
+        secret: ${JSON.stringify(SECRET)}, dataDir: ${JSON.stringify(cwd)}, logLevel: 'silent',
+        database: { url: ${JSON.stringify(schema.url)}, schema: ${JSON.stringify(schema.schema)} },
+      });
+      const gatehouse = await createGatehouse({ config });
+      await gatehouse.auth.createUser({ username: 'pat', password: 'a long enough passphrase' });
+      await gatehouse.close();
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify({ sqlite: loaded.filter((k) => k.includes('/node_modules/better-sqlite3')), pg: loaded.some((k) => k.includes('/node_modules/pg/')) }));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd });
+    // pg is loaded: the check would see a CommonJS module where there is one.
+    expect(JSON.parse(stdout)).toEqual({ sqlite: [], pg: true });
+    expect(await tables()).toBeGreaterThan(0);
+  });
+
   it('an application on SQLite never loads pg', async () => {
     const index = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
     const script = `

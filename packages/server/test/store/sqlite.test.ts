@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -310,7 +310,8 @@ describe('SQLiteStore specifics', () => {
 async function buildChildScript(dir: string): Promise<string> {
   const src = fileURLToPath(new URL('../../src/', import.meta.url));
   const out = join(dir, 'child');
-  const driver = pathToFileURL(createRequire(import.meta.url).resolve('better-sqlite3')).href;
+  // The store requires the driver by name; from the temporary directory that name resolves to nothing, so it is given by path.
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const sqliteModules = (await readdir(join(src, 'store/sqlite'))).filter((f) => f.endsWith('.ts')).map((f) => `store/sqlite/${f}`);
   for (const file of ['core/errors.ts', 'store/rows.ts', ...sqliteModules]) {
     const { outputText } = ts.transpileModule(await readFile(join(src, file), 'utf8'), {

@@ -1,11 +1,14 @@
 /**
  * The embedded default store: one SQLite file through better-sqlite3. Each
  * domain lives in its own module; this class only puts them together and owns
- * the connection's settings.
+ * the connection's settings. The driver (a native addon) is loaded by
+ * {@link openSQLiteStore} on first use, not when this module is imported, so a
+ * process on PostgreSQL never loads it.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { GatehouseError } from '../../core/errors.js';
 import type { AuditEvent, AuditFilter, AuditNote, StoredAuditEvent } from '../audit-store.js';
 import type { IdentityLink } from '../identity-store.js';
@@ -156,13 +159,26 @@ export function openSQLiteStore(options: SQLiteStoreOptions): SQLiteStore {
       mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
       createPrivateFile(options.path);
     }
-    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+    const Driver = loadDriver();
+    db = new Driver(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
     return new SQLiteStore(db, options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs });
   } catch (error) {
     if (db?.open) db.close();
     const mapped = toStoreError(error);
     throw mapped instanceof GatehouseError ? mapped : new GatehouseError('STORE_UNAVAILABLE', { cause: error });
   }
+}
+
+let driver: typeof Database | undefined;
+
+/**
+ * better-sqlite3, loaded once, synchronously (it is CommonJS), so that
+ * {@link openSQLiteStore} stays synchronous and importing the package loads
+ * no native code a configuration does not use.
+ */
+function loadDriver(): typeof Database {
+  driver ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  return driver;
 }
 
 /** Creates `path` with mode 0600 unless it exists; SQLite would use 0644. */
