@@ -20,9 +20,10 @@ function comparableHeaders(response: TestResponse): Record<string, string> {
   return headers;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+// The fastest of several tries estimates what a path costs: other work on a busy machine only
+// ever adds time, so a minimum is not moved by it the way a median of a few samples is.
+function fastest(values: readonly number[]): number {
+  return Math.min(...values);
 }
 
 describe('login: unknown user and wrong password answer alike', () => {
@@ -64,11 +65,11 @@ describe('login: unknown user and wrong password answer alike', () => {
     await attempt(UNKNOWN);
     const wrong: number[] = [];
     const unknown: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 7; i++) {
       wrong.push((await attempt(WRONG)).ms);
       unknown.push((await attempt({ ...UNKNOWN, username: `nobody-${i}` })).ms);
     }
-    const ratio = median(unknown) / median(wrong);
+    const ratio = fastest(unknown) / fastest(wrong);
     expect(ratio).toBeGreaterThan(0.5);
     expect(ratio).toBeLessThan(2);
   });
@@ -88,13 +89,14 @@ describe('login: unknown user and wrong password answer alike', () => {
     await attempt(WRONG);
     const normal: number[] = [];
     const tooLong: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       normal.push((await attempt(WRONG)).ms);
       const { response, ms } = await attempt({ username: 'alice', password: long });
       expectInvalidCredentials(response);
       tooLong.push(ms);
     }
-    expect(median(tooLong)).toBeLessThan(median(normal));
+    // Argon2 is most of a normal attempt; one that skips it takes well under half as long.
+    expect(fastest(tooLong)).toBeLessThan(fastest(normal) / 2);
   });
 });
 
