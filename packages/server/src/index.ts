@@ -10,6 +10,7 @@ export type { ConfigInput } from './config/schema.js';
 export { GatehouseError, isGatehouseError, ERRORS, type ErrorCode } from './core/errors.js';
 export { systemClock, ManualClock, type Clock } from './core/clock.js';
 export type { AuthService, PublicUser, ClientContext, IssuedSession } from './core/auth-service.js';
+export type { RoleChange } from './core/roles.js';
 export type { Auth, GuardOptions, GuardOutcome, GuardRequest } from './http/guard.js';
 export { jsonResponse, errorResponse } from './http/responses.js';
 export type { SigningKeySet, SigningKeyPhase } from './core/signing-keys.js';

@@ -7,6 +7,7 @@ import { sessionList, sessionRevoke } from './session-commands.js';
 import { sign } from './sign-command.js';
 import { migrate, secretGenerate } from './setup-commands.js';
 import { userAdd, userDisable, userSetPassword } from './user-commands.js';
+import { userRoles } from './user-roles.js';
 
 /** Every `gatehouse` command, in the order `--help` lists them. A new command is one line here. */
 export const COMMANDS: readonly Command[] = [
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   userAdd,
   userDisable,
   userSetPassword,
+  userRoles,
   sessionList,
   sessionRevoke,
   keysList,

@@ -27,6 +27,13 @@ export interface AccessTokenClaims {
    * signed by that key; the guard refuses it as `Bearer` or in a cookie.
    */
   readonly cnf?: { readonly jkt: string };
+  /**
+   * Sent as `uv`: the version of the user (bumped by every change to roles,
+   * password or status) that `roles` were read from, so the revocation list can
+   * tell a token from before a change without comparing times. A token without
+   * `uv` (minted before it existed) reads as -1: older than any change.
+   */
+  readonly userVersion: number;
 }
 
 /** How access tokens are issued and checked. */
@@ -170,17 +177,20 @@ export class AccessTokenService {
     username: string;
     roles: readonly string[];
     sessionId: string;
+    /** The user's version that `roles` were read from (see {@link AccessTokenClaims.userVersion}); default 0. */
+    userVersion?: number;
     /** The token never outlives this instant (ms since the epoch): the session's absolute expiry. */
     notAfter?: number;
     /** Bind the token to this DPoP key thumbprint (`cnf.jkt`, RFC 9449 §6.1). */
     jkt?: string;
   }): Promise<{ token: string; claims: AccessTokenClaims }> {
-    const { userId, username, roles, sessionId, jkt } = subject;
+    const { userId, username, roles, sessionId, jkt, userVersion = 0 } = subject;
     if (!isNonEmptyString(userId) || !isNonEmptyString(sessionId) || typeof username !== 'string') {
       throw new TypeError('issue() needs a non-empty userId and sessionId and a string username.');
     }
     if (jkt !== undefined && !isThumbprint(jkt)) throw new TypeError('issue() needs jkt as a JWK SHA-256 thumbprint (43 base64url characters).');
     if (!isStringArray(roles)) throw new TypeError('issue() needs roles as an array of strings.');
+    if (!isUserVersion(userVersion)) throw new TypeError('issue() needs userVersion as a whole number, zero or more.');
     const iat = Math.floor(this.#clock.now() / 1000);
     const claims: AccessTokenClaims = Object.freeze({
       iss: this.#options.issuer,
@@ -192,6 +202,7 @@ export class AccessTokenService {
       exp: Math.max(iat + 1, Math.min(iat + this.#options.ttlSeconds, Math.floor((subject.notAfter ?? Infinity) / 1000))),
       roles: Object.freeze([...roles]),
       username,
+      userVersion,
       ...(jkt === undefined ? {} : { cnf: Object.freeze({ jkt }) }),
     });
     const signer = this.#keys.signer();
@@ -206,6 +217,7 @@ export class AccessTokenService {
       exp: claims.exp,
       roles: claims.roles,
       preferred_username: username,
+      uv: userVersion,
       ...(jkt === undefined ? {} : { cnf: { jkt } }),
     });
     // A library update that wrote the header differently would mint tokens no instance accepts: fail now, loudly.
@@ -340,7 +352,7 @@ export class AccessTokenService {
    */
   #readClaims(payload: unknown): AccessTokenClaims | null {
     if (typeof payload !== 'object' || payload === null) return null;
-    const { iss, aud, sub, sid, jti, iat, exp, nbf, roles, preferred_username: username, cnf } = payload as Record<string, unknown>;
+    const { iss, aud, sub, sid, jti, iat, exp, nbf, roles, preferred_username: username, cnf, uv } = payload as Record<string, unknown>;
     const { issuer, audience, ttlSeconds, clockToleranceSeconds } = this.#options;
     if (iss !== issuer || aud !== audience) return null; // aud must not be an array
     if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(jti)) return null;
@@ -349,7 +361,8 @@ export class AccessTokenService {
     // A token "issued" (or valid only) in the future was not issued by this clock.
     if (iat > latest || (nbf !== undefined && (!isSeconds(nbf) || nbf > latest))) return null;
     if (!isStringArray(roles) || typeof username !== 'string') return null;
-    const claims = { iss: issuer, aud: audience, sub, sid, jti, iat, exp, roles: Object.freeze([...roles]), username };
+    if (uv !== undefined && !isUserVersion(uv)) return null;
+    const claims = { iss: issuer, aud: audience, sub, sid, jti, iat, exp, roles: Object.freeze([...roles]), username, userVersion: uv ?? -1 };
     if (cnf === undefined) return Object.freeze(claims);
     // A confirmation we cannot check (no jkt, another kind of key binding) is never ignored: the token is refused.
     const jkt = typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf) && Object.keys(cnf).length === 1 ? (cnf as Record<string, unknown>).jkt : undefined;
@@ -386,6 +399,11 @@ function isCanonicalBase64url(text: string): boolean {
 
 /** A NumericDate as this service issues them: whole seconds, not before 1970, not past 2^53. */
 function isSeconds(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** A user version as issued: a whole number, zero or more. */
+function isUserVersion(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 

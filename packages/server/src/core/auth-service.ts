@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { GatehouseConfig } from '../config/resolve.js';
-import type { AuditDetail, AuditEvent, AuditNote, SessionRecord, Store, UserRecord } from '../store/store.js';
+import type { AuditDetail, AuditEvent, AuditNote, RolesChanged, SessionRecord, Store, UserChange, UserRecord } from '../store/store.js';
 import type { AccessTokenService } from './access-token.js';
 import type { Clock } from './clock.js';
 import { mintCSRFToken } from './csrf.js';
@@ -11,6 +11,7 @@ import { checkPasswordPolicy, serviceContextWords, type PasswordHasher } from '.
 import { rotateRefreshToken } from './refresh-rotation.js';
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken } from './refresh-token.js';
 import type { RevocationList } from './revocation-list.js';
+import { applyRoleChange, checkRoleChange, checkRoleCount, checkRoleNames, type RoleChange } from './roles.js';
 import { normalizeUsername } from './username.js';
 
 /** The user as every endpoint shows it. */
@@ -202,6 +203,8 @@ export class AuthService {
       userId: user.id,
       username: user.username,
       roles: user.roles,
+      // The version the roles were read from: once any instance learns of a later change, this token is stale.
+      userVersion: user.version,
       sessionId: session.id,
       notAfter: session.absoluteExpiresAt,
       ...(jkt === undefined ? {} : { jkt }),
@@ -299,13 +302,13 @@ export class AuthService {
   /** Creates a user after applying the username rules and password policy. */
   async createUser(input: { username: string; password: string; roles?: readonly string[] }): Promise<UserRecord> {
     const username = normalizeUsername(input.username);
+    const roles = [...new Set(input.roles ?? [])];
+    checkRoleNames(roles);
+    checkRoleCount(roles);
     checkPasswordPolicy(input.password, { username, contextWords: this.#contextWords });
     const passwordHash = await this.#d.hasher.hash(input.password);
     const note = this.#note('user_created', null, { username });
-    const user = await this.#d.store.createUser(
-      { id: randomUUID(), username, passwordHash, roles: [...new Set(input.roles ?? [])], createdAt: this.#d.clock.now() },
-      note,
-    );
+    const user = await this.#d.store.createUser({ id: randomUUID(), username, passwordHash, roles, createdAt: this.#d.clock.now() }, note);
     this.#logRecorded(note, user.createdAt, user.id);
     return user;
   }
@@ -317,10 +320,10 @@ export class AuthService {
     const hash = await this.#d.hasher.hash(password);
     const now = this.#d.clock.now();
     const note = this.#note('password_changed', null);
-    const ids = await this.#d.store.changePassword(user.id, hash, now, note);
-    for (const id of ids) this.#d.revocations.revokeSession(id, now);
+    const change = await this.#d.store.changePassword(user.id, hash, now, note);
+    this.#userChanged(user.id, change, now);
     this.#logRecorded(note, now, user.id);
-    return ids;
+    return [...change.revokedSessionIds];
   }
 
   /** Disables the user and ends every session. */
@@ -328,11 +331,46 @@ export class AuthService {
     const user = await this.#requireUser(username);
     const now = this.#d.clock.now();
     const note = this.#note('user_disabled', null);
-    const ids = await this.#d.store.disableUser(user.id, now, note);
-    for (const id of ids) this.#d.revocations.revokeSession(id, now);
-    this.#d.revocations.markUserStale(user.id, now);
+    const change = await this.#d.store.disableUser(user.id, now, note);
+    this.#userChanged(user.id, change, now);
     this.#logRecorded(note, now, user.id);
-    return ids;
+    return [...change.revokedSessionIds];
+  }
+
+  /**
+   * Changes a user's roles: `{ set }` replaces them, `{ add, remove }` edits
+   * them (in one store transaction, so concurrent edits do not undo each
+   * other). On the next request, every instance refuses the user's access
+   * tokens that still carry the old roles (401 `TOKEN_EXPIRED`: the client
+   * refreshes and gets the new ones); sessions stay signed in. Changing nothing
+   * changes nothing (no new version, no audit event).
+   *
+   * @throws GatehouseError `USER_NOT_FOUND`, `ROLE_INVALID`
+   * @example
+   * ```ts
+   * await gatehouse.auth.changeRoles('alice', { remove: ['admin'] });
+   * await gatehouse.auth.changeRoles('bob', { set: ['user', 'billing'] });
+   * ```
+   */
+  async changeRoles(username: string, change: RoleChange): Promise<RolesChanged> {
+    checkRoleChange(change);
+    const user = await this.#requireUser(username);
+    const now = this.#d.clock.now();
+    const note = this.#note('roles_changed', null);
+    const outcome = await this.#d.store.changeRoles(
+      user.id,
+      (current) => {
+        const next = applyRoleChange(current, change);
+        checkRoleCount(next);
+        return next;
+      },
+      now,
+      note,
+    );
+    if (!outcome.changed) return outcome;
+    this.#userChanged(user.id, { version: outcome.user.version, revokedSessionIds: [] }, now);
+    this.#logRecorded(note, now, user.id);
+    return outcome;
   }
 
   /** Revokes one session by id, whoever owns it (administration). */
@@ -355,6 +393,16 @@ export class AuthService {
     for (const id of ids) this.#d.revocations.revokeSession(id, now);
     this.#logRecorded(note, now, user.id);
     return ids;
+  }
+
+  /**
+   * Tells this instance's revocation list, and through the feed every other
+   * instance, what a committed user change did: the sessions it ended, and the
+   * new user version that makes every earlier access token stale.
+   */
+  #userChanged(userId: string, change: UserChange, at: number): void {
+    for (const id of change.revokedSessionIds) this.#d.revocations.revokeSession(id, at);
+    this.#d.revocations.markUserChanged(userId, change.version, at);
   }
 
   async findUser(username: string): Promise<UserRecord> {

@@ -15,6 +15,7 @@ export const ERRORS = {
   OIDC_TRANSACTION_INVALID: { status: 400, message: 'The sign-in attempt is missing, expired, already used or for another provider. Start again.' },
   LOGOUT_TOKEN_INVALID: { status: 400, message: 'The logout token is invalid.' },
   LOGOUT_TOKEN_REPLAYED: { status: 400, message: 'The logout token was already used.' },
+  ROLE_INVALID: { status: 400, message: 'A role name is not acceptable.' },
   // 401
   UNAUTHENTICATED: { status: 401, message: 'Authentication is required.' },
   INVALID_CREDENTIALS: { status: 401, message: 'The username or password is incorrect.' },

@@ -12,16 +12,21 @@ const HISTORY_AFTER_START_MS = 24 * 3600 * 1000;
 
 /**
  * Why an otherwise valid access token is refused: `revoked` (the session
- * ended), `stale` (the user's earlier tokens were invalidated), or
+ * ended), `stale` (the user changed since it was issued: it describes an older
+ * user version), or
  * `unverifiable` (the list has not been confirmed current for longer than
  * `maxStalenessMs`, so a revocation made elsewhere could be missing).
  */
 export type RevocationStatus = 'revoked' | 'stale' | 'unverifiable' | null;
 
-/** A revocation as instances tell each other about it (no store sequence number). */
+/**
+ * A revocation as instances tell each other about it (no store sequence
+ * number). A `user` notice says the user is now at `version`: access tokens
+ * describing an older version are stale.
+ */
 export type RevocationNotice =
   | { readonly kind: 'session'; readonly sessionId: string; readonly at: number }
-  | { readonly kind: 'user'; readonly userId: string; readonly at: number };
+  | { readonly kind: 'user'; readonly userId: string; readonly version: number; readonly at: number };
 
 /** What a {@link RevocationFeed} calls back. */
 export interface RevocationFeedHandlers {
@@ -84,7 +89,7 @@ export class RevocationList {
   readonly #retentionMs: number;
   /** session id → when the entry may be forgotten. */
   readonly #sessions = new Map<string, number>();
-  /** user id → [issued-before (seconds), forget-at (ms)]. */
+  /** user id → [the oldest user version still valid, forget-at (ms)]. */
   readonly #users = new Map<string, readonly [number, number]>();
   #cursor = 0;
   /** Whether the first read (at start) has happened. */
@@ -131,15 +136,18 @@ export class RevocationList {
   }
 
   /**
-   * `revoked` when the session has ended, `stale` when the user's tokens
-   * issued before `iatSeconds` were invalidated (a role change), else null.
+   * `revoked` when the session has ended, `stale` when the user has changed
+   * (roles, password, disabled) since the user version the token describes,
+   * else null (or `unverifiable`, see `maxStalenessMs`).
+   *
+   * Versions, not times: a token names the exact state of the user its roles
+   * were read from, so a change can never tie with an issuance in the same
+   * second (or millisecond), and clocks of different instances do not matter.
    */
-  check(sessionId: string, userId: string, iatSeconds: number): RevocationStatus {
+  check(sessionId: string, userId: string, userVersion: number): RevocationStatus {
     if (this.#sessions.has(sessionId)) return 'revoked';
     const user = this.#users.get(userId);
-    // NumericDate has one-second resolution: a token from the same second as
-    // the change passes. Security-relevant changes also revoke sessions by id.
-    if (user !== undefined && iatSeconds < user[0]) return 'stale';
+    if (user !== undefined && userVersion < user[0]) return 'stale';
     return this.current ? null : 'unverifiable';
   }
 
@@ -150,9 +158,13 @@ export class RevocationList {
     this.#feed?.publish(notice);
   }
 
-  /** Records that the user's tokens issued before `at` are stale, and tells the other instances. */
-  markUserStale(userId: string, at: number): void {
-    const notice: RevocationNotice = { kind: 'user', userId, at };
+  /**
+   * Records that the user is now at `version` (a change this process made, already
+   * in the store), so tokens describing an older version are stale, and tells the
+   * other instances.
+   */
+  markUserChanged(userId: string, version: number, at: number): void {
+    const notice: RevocationNotice = { kind: 'user', userId, version, at };
     this.#record(notice, at);
     this.#feed?.publish(notice);
   }
@@ -164,9 +176,9 @@ export class RevocationList {
       if ((this.#sessions.get(notice.sessionId) ?? -Infinity) < forgetAt) this.#sessions.set(notice.sessionId, forgetAt);
       return;
     }
-    const issuedBefore = Math.floor(notice.at / 1000);
     const current = this.#users.get(notice.userId);
-    if (current === undefined || current[0] < issuedBefore) this.#users.set(notice.userId, [issuedBefore, forgetAt]);
+    if (current === undefined || current[0] < notice.version) this.#users.set(notice.userId, [notice.version, forgetAt]);
+    else if (current[0] === notice.version && current[1] < forgetAt) this.#users.set(notice.userId, [notice.version, forgetAt]);
   }
 
   /**

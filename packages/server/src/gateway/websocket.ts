@@ -18,8 +18,8 @@ interface Tunnel {
   readonly upstream: Duplex;
   readonly sessionId: string | undefined;
   readonly userId: string | undefined;
-  /** When the handshake passed the guard, in seconds: a user-wide revocation after it ends the tunnel. */
-  readonly openedAtSeconds: number;
+  /** The user version the handshake's token described: a change to the user after it (roles, password, disabled) ends the tunnel. */
+  readonly userVersion: number;
   /** The session's absolute expiry (ms): no tunnel outlives its session. */
   readonly endsAt: number;
 }
@@ -107,7 +107,6 @@ export class WebSocketTunnels {
       route.headerRules,
       { clientIP: view.ip, ...this.#facts, prefix: route.config.stripPrefix ? route.config.prefix : undefined, authorization },
     );
-    const openedAtSeconds = Math.floor(this.#gatehouse.clock.now() / 1000);
     // One store read per handshake (never per message): the absolute end of the session this socket rides on.
     const session = outcome.auth === null ? null : await this.#gatehouse.store.findSession(outcome.auth.sessionId);
     if (outcome.auth !== null && (session === null || session.revokedAt !== null)) throw new GatehouseError('SESSION_REVOKED');
@@ -125,7 +124,7 @@ export class WebSocketTunnels {
     }
     socket.write(`${lines}\r\n`);
     if (head.length > 0) upstream.write(head);
-    const tunnel: Tunnel = { client: socket, upstream, sessionId: outcome.auth?.sessionId, userId: outcome.auth?.user.id, openedAtSeconds, endsAt };
+    const tunnel: Tunnel = { client: socket, upstream, sessionId: outcome.auth?.sessionId, userId: outcome.auth?.user.id, userVersion: outcome.auth?.userVersion ?? -1, endsAt };
     this.#open.add(tunnel);
     const cut = (): void => this.#cut(tunnel);
     upstream.on('error', cut).on('close', cut);
@@ -147,7 +146,7 @@ export class WebSocketTunnels {
 
   /**
    * While tunnels are open: cut those whose session was revoked, or whose
-   * user was revoked wholesale, since they opened, and those whose session
+   * user changed (roles, password, disabled), since they opened, and those whose session
    * reached its absolute expiry.
    */
   #startSweep(): void {
@@ -160,7 +159,7 @@ export class WebSocketTunnels {
           this.#cut(tunnel);
           continue;
         }
-        const status = this.#gatehouse.revocations.check(tunnel.sessionId, tunnel.userId, tunnel.openedAtSeconds);
+        const status = this.#gatehouse.revocations.check(tunnel.sessionId, tunnel.userId, tunnel.userVersion);
         if (status === 'revoked' || status === 'stale') this.#cut(tunnel);
       }
     }, REVOCATION_SWEEP_MS);

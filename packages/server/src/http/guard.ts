@@ -35,6 +35,11 @@ export interface Auth {
   readonly client: string | null;
   /** The scopes the token carries: a machine client's; always empty for a user's session. */
   readonly scopes: readonly string[];
+  /**
+   * The user version the access token describes (its `uv`): a later change to
+   * the user (roles, password, disabled) makes it stale. -1 for a machine client.
+   */
+  readonly userVersion: number;
 }
 
 /** What a guard looks at. A Web `Request` fits; adapters for other frameworks pass a light view. */
@@ -121,6 +126,7 @@ function toAuth(claims: AccessTokenClaims, via: Auth['via']): Auth {
     via,
     client: null,
     scopes: NO_SCOPES,
+    userVersion: claims.userVersion,
   };
 }
 
@@ -133,6 +139,7 @@ function toClientAuth(claims: ClientTokenClaims, via: 'bearer' | 'dpop' = 'beare
     via,
     client: claims.sub,
     scopes: claims.scopes,
+    userVersion: -1,
   };
 }
 
@@ -209,7 +216,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     const { claims } = result;
     // A token bound to a key is worth nothing without a proof of that key (RFC 9449 §7.1).
     if (claims.cnf !== undefined) return refuseDPoP(new GatehouseError('DPOP_TOKEN_WITHOUT_PROOF'));
-    const status = revocations.check(claims.sid, claims.sub, claims.iat);
+    const status = revocations.check(claims.sid, claims.sub, claims.userVersion);
     if (status !== null) return fail(status === 'revoked' ? 'SESSION_REVOKED' : status === 'stale' ? 'TOKEN_EXPIRED' : 'REVOCATION_UNAVAILABLE');
     return authorize(toAuth(claims, 'bearer'), NO_COOKIES);
   };
@@ -225,7 +232,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     const { claims } = result;
     const jkt = claims.cnf?.jkt;
     if (jkt === undefined) return refuseDPoP(new GatehouseError('DPOP_TOKEN_NOT_BOUND'));
-    const status = revocations.check(claims.sid, claims.sub, claims.iat);
+    const status = revocations.check(claims.sid, claims.sub, claims.userVersion);
     if (status === 'unverifiable') return fail('REVOCATION_UNAVAILABLE');
     if (status !== null) return refuseDPoP(new GatehouseError(status === 'revoked' ? 'SESSION_REVOKED' : 'TOKEN_EXPIRED'));
     return withProof(token, jkt, request, () => authorize(toAuth(claims, 'dpop'), NO_COOKIES));
@@ -260,7 +267,7 @@ export function createGuard(deps: GuardDeps, options: GuardOptions = {}): (reque
     }
     const { claims } = result;
     if (claims.cnf !== undefined) return refuseDPoP(new GatehouseError('DPOP_TOKEN_WITHOUT_PROOF'));
-    const status = revocations.check(claims.sid, claims.sub, claims.iat);
+    const status = revocations.check(claims.sid, claims.sub, claims.userVersion);
     if (status === 'revoked') return fail('SESSION_REVOKED', deps.cookies.clearSession());
     // Fail closed, but keep the cookies: the session is probably fine, this instance just cannot tell right now.
     if (status === 'unverifiable') return fail('REVOCATION_UNAVAILABLE');

@@ -25,7 +25,7 @@ export function createIntrospectionEndpoint(deps: OAuthDeps, clientTokens: Clien
     const user = await deps.tokens.verify(token);
     if (user.ok) {
       const { claims } = user;
-      if (deps.revocations.check(claims.sid, claims.sub, claims.iat) !== null) return INACTIVE;
+      if (deps.revocations.check(claims.sid, claims.sub, claims.userVersion) !== null) return INACTIVE;
       const grant = await deps.store.findGrant(claims.sid);
       return {
         active: true,

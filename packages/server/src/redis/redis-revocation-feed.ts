@@ -15,10 +15,12 @@ function parseNotice(text: string): RevocationNotice | null {
     return null;
   }
   if (value === null || typeof value !== 'object') return null;
-  const { kind, sessionId, userId, at } = value as Record<string, unknown>;
+  const { kind, sessionId, userId, version, at } = value as Record<string, unknown>;
   if (typeof at !== 'number' || !Number.isFinite(at)) return null;
   if (kind === 'session' && typeof sessionId === 'string' && sessionId.length <= 128) return { kind, sessionId, at };
-  if (kind === 'user' && typeof userId === 'string' && userId.length <= 128) return { kind, userId, at };
+  if (kind === 'user' && typeof userId === 'string' && userId.length <= 128 && typeof version === 'number' && Number.isSafeInteger(version) && version >= 0) {
+    return { kind, userId, version, at };
+  }
   return null;
 }
 

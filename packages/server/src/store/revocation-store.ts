@@ -13,7 +13,14 @@ export type RevocationEvent =
       readonly userId: string;
       readonly at: number;
     }
-  | { readonly seq: number; readonly kind: 'user'; readonly userId: string; readonly at: number };
+  | {
+      readonly seq: number;
+      readonly kind: 'user';
+      readonly userId: string;
+      /** The user's version after the change: access tokens of an older version are stale. */
+      readonly version: number;
+      readonly at: number;
+    };
 
 /** Reading the revocation events the other parts of the store append. */
 export interface RevocationStore {

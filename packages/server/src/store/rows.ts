@@ -49,6 +49,8 @@ export interface RevocationRow {
   session_id: string | null;
   user_id: string;
   at: number;
+  /** The user's version after a `user` event; null for session events and for user events written before versions existed. */
+  user_version: number | null;
 }
 
 export interface AuditRow {
@@ -91,7 +93,8 @@ export function toRevocation(row: RevocationRow): RevocationEvent {
   if (row.kind === 'session' && row.session_id !== null) {
     return { seq: row.seq, kind: 'session', sessionId: row.session_id, userId: row.user_id, at: row.at };
   }
-  return { seq: row.seq, kind: 'user', userId: row.user_id, at: row.at };
+  // An event from before user versions existed counts as version 0: tokens carrying no version (-1) are stale after it.
+  return { seq: row.seq, kind: 'user', userId: row.user_id, version: row.user_version ?? 0, at: row.at };
 }
 
 export function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
@@ -153,4 +156,14 @@ export function keyRotated(partnerId: string, key: NewPartnerKey, oldKeysEndAt: 
 /** The audit event of a partner key's revocation, written with it. */
 export function keyRevoked(partnerId: string, keyId: string, kind: string, at: number): AuditEvent {
   return { at, type: 'partner_key_revoked', detail: { partnerId, keyId, kind } };
+}
+
+/** Whether two role lists are the same roles in the same order (what `changeRoles` compares). */
+export function sameRoles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((role, i) => role === b[i]);
+}
+
+/** The audit note of a role change, with the roles before and after it (space-separated) in its detail. */
+export function withRoles(note: AuditNote, from: readonly string[], to: readonly string[]): AuditNote {
+  return { ...note, detail: { ...note.detail, from: from.join(' '), to: to.join(' ') } };
 }

@@ -166,7 +166,7 @@ export function describeAdapter(adapter: AdapterName, options: AppOptions = {}):
         const response = await (await signedIn()).get('/api/private');
         expect(response.status).toBe(200);
         expect(response.body.auth).toMatchObject({ via: 'cookie', user: { username: 'alice', roles: ['user'] }, client: null, scopes: [] });
-        expect(Object.keys(response.body.auth).sort()).toEqual(['client', 'expiresAt', 'scopes', 'sessionId', 'tokenId', 'user', 'via']);
+        expect(Object.keys(response.body.auth).sort()).toEqual(['client', 'expiresAt', 'scopes', 'sessionId', 'tokenId', 'user', 'userVersion', 'via']);
       });
 
       it('answer 401 UNAUTHENTICATED without credentials', async () => {

@@ -84,10 +84,11 @@ async function plantSession(gatehouse: Gatehouse, userId: string, id: string): P
   await gatehouse.store.createSession(session, randomBytes(32).toString('base64url'));
 }
 
-/** Signs alice in on `gatehouse` and returns the session id and the access token's `iat`. */
-async function signIn(gatehouse: Gatehouse, password = PASSWORD): Promise<{ sessionId: string; userId: string; iat: number }> {
+/** Signs alice in on `gatehouse` and returns the session id and the user version of the access token (its `uv` claim). */
+async function signIn(gatehouse: Gatehouse, password = PASSWORD): Promise<{ sessionId: string; userId: string; userVersion: number }> {
   const issued = await gatehouse.auth.login({ username: 'alice', password }, CLIENT);
-  return { sessionId: issued.session.id, userId: issued.user.id, iat: Math.floor((issued.accessTokenExpiresAt - 300_000) / 1000) };
+  const payload = JSON.parse(Buffer.from(issued.accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { uv: number };
+  return { sessionId: issued.session.id, userId: issued.user.id, userVersion: payload.uv };
 }
 
 describe('user add', () => {
@@ -177,7 +178,7 @@ describe('user set-password', () => {
     expect(await gatehouse.auth.listSessions(before.userId)).toEqual([]);
     // The running server learns of it through the store, before the access token expires.
     await gatehouse.revocations.sync();
-    expect(gatehouse.revocations.check(before.sessionId, before.userId, before.iat)).toBe('revoked');
+    expect(gatehouse.revocations.check(before.sessionId, before.userId, before.userVersion)).toBe('revoked');
 
     await expect(gatehouse.auth.login({ username: 'alice', password: PASSWORD }, CLIENT)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
     await expect(signIn(gatehouse, newPassword)).resolves.toMatchObject({ userId: before.userId });
@@ -215,8 +216,8 @@ describe('user disable', () => {
 
     expect(await gatehouse.auth.listSessions(one.userId)).toEqual([]);
     await gatehouse.revocations.sync();
-    expect(gatehouse.revocations.check(one.sessionId, one.userId, one.iat)).toBe('revoked');
-    expect(gatehouse.revocations.check(two.sessionId, two.userId, two.iat)).toBe('revoked');
+    expect(gatehouse.revocations.check(one.sessionId, one.userId, one.userVersion)).toBe('revoked');
+    expect(gatehouse.revocations.check(two.sessionId, two.userId, two.userVersion)).toBe('revoked');
     await expect(signIn(gatehouse)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
   });
 
@@ -291,9 +292,9 @@ describe('session revoke', () => {
 
     expect((await gatehouse.auth.listSessions(kept.userId)).map((s) => s.id)).toEqual([kept.sessionId]);
     await gatehouse.revocations.sync();
-    expect(gatehouse.revocations.check(DASH_ID, kept.userId, kept.iat)).toBe('revoked');
-    expect(gatehouse.revocations.check(DOUBLE_DASH_ID, kept.userId, kept.iat)).toBe('revoked');
-    expect(gatehouse.revocations.check(kept.sessionId, kept.userId, kept.iat)).toBeNull();
+    expect(gatehouse.revocations.check(DASH_ID, kept.userId, kept.userVersion)).toBe('revoked');
+    expect(gatehouse.revocations.check(DOUBLE_DASH_ID, kept.userId, kept.userVersion)).toBe('revoked');
+    expect(gatehouse.revocations.check(kept.sessionId, kept.userId, kept.userVersion)).toBeNull();
 
     // Ending it again (here after "--", which also ends the options): it is no longer a live session.
     const again = await run(['session', 'revoke', '--', DASH_ID]);

@@ -46,7 +46,7 @@ describe('jose verifies the access tokens Gatehouse signs', () => {
     expect(protectedHeader).toStrictEqual({ alg: 'HS256', typ: 'at+jwt' });
     expect(payload).toStrictEqual({
       iss: claims.iss, aud: claims.aud, sub: 'u1', sid: 's1', jti: claims.jti, iat: claims.iat, exp: claims.exp,
-      roles: ['user', 'admin'], preferred_username: 'alice', cnf: { jkt: SUBJECT.jkt },
+      roles: ['user', 'admin'], preferred_username: 'alice', uv: 0, cnf: { jkt: SUBJECT.jkt },
     });
   });
 

@@ -109,8 +109,29 @@ describe('AccessTokenService: issue and verify', () => {
     const token = forge(GOOD_HEADER, payloadAt(START, { admin: true, scope: 'all' }), { key: RAW_KEY });
     const result = await service.verify(token);
     expect(result.ok && Object.keys(result.claims).sort()).toStrictEqual(
-      ['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub', 'username'],
+      ['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub', 'userVersion', 'username'],
     );
+  });
+
+  it('carries the user version it was issued for as uv, and reads it back', async () => {
+    const { token, claims } = await service.issue({ ...SUBJECT, userVersion: 7 });
+    expect(decode(token.split('.')[1])).toMatchObject({ uv: 7 });
+    expect(claims.userVersion).toBe(7);
+    const result = await service.verify(token);
+    expect(result.ok && result.claims.userVersion).toBe(7);
+  });
+
+  it('reads a token without uv (minted before user versions) as version -1, older than any change', async () => {
+    const result = await service.verify(forge(GOOD_HEADER, payloadAt(START), { key: RAW_KEY }));
+    expect(result.ok && result.claims.userVersion).toBe(-1);
+  });
+
+  it.each([-1, 1.5, '3', null, 2 ** 53])('refuses a correctly signed token whose uv is %j', async (uv) => {
+    await expect(service.verify(forge(GOOD_HEADER, payloadAt(START, { uv }), { key: RAW_KEY }))).resolves.toStrictEqual(INVALID);
+  });
+
+  it('refuses to issue for a user version that is not a whole number, zero or more', async () => {
+    await expect(service.issue({ ...SUBJECT, userVersion: -1 })).rejects.toThrow(TypeError);
   });
 
   it('refuses to issue a token verify would reject as too long', async () => {

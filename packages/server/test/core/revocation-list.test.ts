@@ -135,16 +135,70 @@ describe('with a feed', () => {
     const revocations = list(feed);
     await revocations.sync();
     revocations.revokeSession('mine', clock.now());
-    revocations.markUserStale('user-1', clock.now());
+    revocations.markUserChanged('user-1', 4, clock.now());
     expect(feed.published).toEqual([
       { kind: 'session', sessionId: 'mine', at: clock.now() },
-      { kind: 'user', userId: 'user-1', at: clock.now() },
+      { kind: 'user', userId: 'user-1', version: 4, at: clock.now() },
     ]);
     feed.handlers?.receive({ kind: 'session', sessionId: 'theirs', at: clock.now() });
-    feed.handlers?.receive({ kind: 'user', userId: 'user-2', at: clock.now() + 5_000 });
+    feed.handlers?.receive({ kind: 'user', userId: 'user-2', version: 3, at: clock.now() + 5_000 });
     expect(revocations.check('theirs', 'user-3', 0)).toBe('revoked');
-    expect(revocations.check('another', 'user-2', Math.floor(clock.now() / 1000))).toBe('stale');
+    expect(revocations.check('another', 'user-2', 2)).toBe('stale');
+    expect(revocations.check('another', 'user-2', 3)).toBeNull();
     // What arrives is not sent on again.
     expect(feed.published).toHaveLength(2);
+  });
+});
+
+describe('a user change makes exactly the tokens of older user versions stale', () => {
+  it('refuses a token of the version before the change even when both happened in the same millisecond', async () => {
+    const revocations = list();
+    await revocations.sync();
+    // No clock moves between issuing (version 0) and the change: only the versions tell them apart.
+    expect(revocations.check('s1', 'u1', 0)).toBeNull();
+    revocations.markUserChanged('u1', 1, clock.now());
+    expect(revocations.check('s1', 'u1', 0)).toBe('stale');
+    // A token issued right after the change, in the same millisecond, carries version 1 and passes.
+    expect(revocations.check('s1', 'u1', 1)).toBeNull();
+    // Other users are not touched.
+    expect(revocations.check('s2', 'u2', 0)).toBeNull();
+  });
+
+  it('never goes back to an older version, whatever order notices and store events arrive in', async () => {
+    const revocations = list();
+    await revocations.sync();
+    revocations.markUserChanged('u1', 5, clock.now());
+    revocations.markUserChanged('u1', 3, clock.now());
+    expect(revocations.check('s1', 'u1', 4)).toBe('stale');
+    expect(revocations.check('s1', 'u1', 5)).toBeNull();
+  });
+
+  it('a token without a user version (minted before versions existed) is stale after any change of its user', async () => {
+    const revocations = list();
+    await revocations.sync();
+    expect(revocations.check('s1', 'u1', -1)).toBeNull();
+    revocations.markUserChanged('u1', 0, clock.now());
+    expect(revocations.check('s1', 'u1', -1)).toBe('stale');
+  });
+
+  it('learns the version from the store (a change made by another process, such as the CLI)', async () => {
+    const user = await store.createUser({ id: 'u1', username: 'alice', passwordHash: 'h', roles: ['admin'], createdAt: clock.now() });
+    const revocations = list();
+    await revocations.sync();
+    expect(revocations.check('s1', user.id, user.version)).toBeNull();
+    await store.changeRoles(user.id, () => [], clock.now());
+    await revocations.sync();
+    expect(revocations.check('s1', user.id, user.version)).toBe('stale');
+    expect(revocations.check('s1', user.id, user.version + 1)).toBeNull();
+  });
+
+  it('forgets a user change once no token of the older version can still be valid', async () => {
+    const revocations = list();
+    await revocations.sync();
+    revocations.markUserChanged('u1', 1, clock.now());
+    clock.advance(365_000);
+    await revocations.sync();
+    expect(revocations.check('s1', 'u1', 0)).toBeNull();
+    expect(revocations.size).toBe(0);
   });
 });

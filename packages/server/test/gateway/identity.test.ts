@@ -203,7 +203,7 @@ describe('minting costs no signature per request', () => {
     const keys = gw.gatehouse.signingKeys;
     if (keys === null) throw new Error('EdDSA expected');
     const cache = new IdentityTokens(keys, { issuer: APP_ORIGIN, ttlSeconds: 60, maxEntries: 3 }, clock);
-    const auth = (n: number): Auth => ({ user: { id: `u${n}`, username: `u${n}`, roles: [] }, sessionId: `s${n}`, tokenId: `t${n}`, expiresAt: 0, via: 'cookie', client: null, scopes: [] });
+    const auth = (n: number): Auth => ({ user: { id: `u${n}`, username: `u${n}`, roles: [] }, sessionId: `s${n}`, tokenId: `t${n}`, expiresAt: 0, via: 'cookie', client: null, scopes: [], userVersion: 0 });
     const first = await cache.token(auth(1), 'a');
     for (let n = 2; n <= 5; n++) await cache.token(auth(n), 'a');
     expect(cache.size).toBe(3);
@@ -243,7 +243,7 @@ describe('a Python upstream verifies it with the standard library and PyJWT (the
     const keys = gw.gatehouse.signingKeys;
     if (keys === null) throw new Error('EdDSA expected');
     const past = new IdentityTokens(keys, { issuer: APP_ORIGIN, ttlSeconds: 60 }, new ManualClock(Date.now() - 120_000));
-    const auth: Auth = { user: { id: 'u1', username: 'alice', roles: ['user'] }, sessionId: 's1', tokenId: 't1', expiresAt: 0, via: 'cookie', client: null, scopes: [] };
+    const auth: Auth = { user: { id: 'u1', username: 'alice', roles: ['user'] }, sessionId: 's1', tokenId: 't1', expiresAt: 0, via: 'cookie', client: null, scopes: [], userVersion: 0 };
     const expired = await askPython(`Bearer ${await past.token(auth, 'orders-api')}`);
     expect(expired.status).toBe(401);
     expect(expired.body.refused).toMatch(/expired/i);

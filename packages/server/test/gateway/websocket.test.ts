@@ -176,6 +176,16 @@ describe('a WebSocket through the gateway', () => {
     gw.clock.set(start);
   });
 
+  it('cuts an open socket soon after its user changes (a role removed): the roles it was opened with are no longer the user\'s', async () => {
+    const bob = await gw.signedIn(BOB);
+    const opened = await open('/admin-live/room/11', { cookie: bob.cookieHeader('/admin-live') });
+    if (!('ws' in opened)) throw new Error(`refused: ${JSON.stringify(opened)}`);
+    const closed = new Promise<void>((resolve) => opened.ws.once('close', () => resolve()));
+    await gw.gatehouse.auth.changeRoles(BOB.username, { remove: ['admin'] });
+    await closed;
+    await gw.gatehouse.auth.changeRoles(BOB.username, { add: ['admin'] });
+  });
+
   it('cuts an open socket soon after its session is revoked', async () => {
     const carol = await gw.signedIn();
     const opened = await open('/live/room/9', { cookie: carol.cookieHeader('/live') });

@@ -95,6 +95,10 @@ describe('client credentials through openid-client', () => {
     const { location } = await signIn(server, url.href);
     const user = await oidc.authorizationCodeGrant(app, new URL(location ?? ''), { pkceCodeVerifier: verifier });
     expect(await oidc.tokenIntrospection(auditor, user.access_token)).toMatchObject({ active: true, username: ALICE.username, client_id: 'mobile' });
+    // A change to the user since the token was issued (a role added) leaves it describing an older user: inactive.
+    await server.gatehouse.auth.changeRoles(ALICE.username, { add: ['introspection-test'] });
+    expect(await oidc.tokenIntrospection(auditor, user.access_token)).toEqual({ active: false });
+    await server.gatehouse.auth.changeRoles(ALICE.username, { remove: ['introspection-test'] });
     await oidc.tokenRevocation(app, user.refresh_token ?? '');
     expect(await oidc.tokenIntrospection(auditor, user.access_token)).toEqual({ active: false });
     // Refresh tokens are never described.

@@ -94,13 +94,13 @@ function bearerOn(instance: InstanceProcess, browser: TestBrowser): () => Promis
   return () => new TestBrowser(instance.baseURL, null).get('/api/private', { headers: { authorization: `Bearer ${token}` } });
 }
 
-/** Asks until the answer is 401 SESSION_REVOKED; returns the milliseconds since `since`. Every answer before must be 200. */
-async function msUntilRevoked(ask: () => Promise<TestResponse>, since: number, giveUpMs = 5_000): Promise<number> {
+/** Asks until the answer is 401 `code`; returns the milliseconds since `since`. Every answer before must be 200. */
+async function msUntilRevoked(ask: () => Promise<TestResponse>, since: number, code = 'SESSION_REVOKED', giveUpMs = 5_000): Promise<number> {
   for (;;) {
     const response = await ask();
     const elapsed = performance.now() - since;
     if (response.status === 401) {
-      expect(response.body.error.code).toBe('SESSION_REVOKED');
+      expect(response.body.error.code).toBe(code);
       return elapsed;
     }
     expect(response.status).toBe(200);
@@ -188,6 +188,26 @@ describe('two instances sharing one database and one Redis', () => {
     const [fromA, fromB] = await Promise.all([msUntilRevoked(askA, exitedAt), msUntilRevoked(askB, exitedAt)]);
     expect(fromA, `A: ${fromA.toFixed(1)} ms`).toBeLessThanOrEqual(FEED_BOUND_MS);
     expect(fromB, `B: ${fromB.toFixed(1)} ms`).toBeLessThanOrEqual(FEED_BOUND_MS);
+  });
+
+  it(`a role removed by the CLI (gatehouse user roles --remove, same Redis) is refused on A and B within ${FEED_BOUND_MS} ms of the command's exit; a refresh brings the new roles`, async () => {
+    await runCLI(['user', 'roles', CAROL.username, '--set', 'admin', '--set', 'user'], env);
+    const onA = await signIn(a, CAROL);
+    const onB = await signIn(b, CAROL);
+    const askA = bearerOn(a, onA.browser);
+    const askB = bearerOn(b, onB.browser);
+    for (const ask of [askA, askB]) expect((await ask()).body.auth.user.roles).toEqual(['admin', 'user']);
+    await runCLI(['user', 'roles', CAROL.username, '--remove', 'admin'], env);
+    const exitedAt = performance.now();
+    const [fromA, fromB] = await Promise.all([msUntilRevoked(askA, exitedAt, 'TOKEN_EXPIRED'), msUntilRevoked(askB, exitedAt, 'TOKEN_EXPIRED')]);
+    expect(fromA, `A: ${fromA.toFixed(1)} ms`).toBeLessThanOrEqual(FEED_BOUND_MS);
+    expect(fromB, `B: ${fromB.toFixed(1)} ms`).toBeLessThanOrEqual(FEED_BOUND_MS);
+    // The session lives on: a refresh on the other instance brings a token with the new roles.
+    const moved = moveTo(onA.browser, b);
+    const refreshed = await moved.post('/auth/refresh');
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.user.roles).toEqual(['user']);
+    expect((await moved.get('/api/private')).body.auth.user.roles).toEqual(['user']);
   });
 
   it('counts failed logins across both: of 50 simultaneous wrong passwords for bob, spread over A and B, only the free 5 are checked', async () => {

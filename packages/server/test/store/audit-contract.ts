@@ -86,7 +86,7 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
 
       it('openSession writes login_succeeded with the session, and answers the user as the transaction read it', async () => {
         const user = await store.createUser({ id: randomUUID(), username: `u-${randomUUID()}`, passwordHash: 'h1', roles: ['member'], createdAt: T0 });
-        await store.setRoles(user.id, ['admin'], T0 + 1);
+        await store.changeRoles(user.id, () => ['admin'], T0 + 1);
         const session = newSession(user.id);
         const refreshTokenHash = `rt-${randomUUID()}`;
         const opened = await openSession(session, { passwordHash: 'h1', refreshTokenHash });
@@ -136,16 +136,19 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
         ]);
       });
 
-      it('createUser, enableUser and setRoles write their notes with the user id', async () => {
+      it('createUser, enableUser and changeRoles write their notes with the user id; changeRoles adds the roles before and after', async () => {
         const id = randomUUID();
-        await store.createUser({ id, username: `u-${id}`, passwordHash: 'h', roles: [], createdAt: T0 }, note('user_created', { username: `u-${id}` }));
-        await store.setRoles(id, ['admin'], T0 + 1, note('roles_changed'));
+        await store.createUser({ id, username: `u-${id}`, passwordHash: 'h', roles: ['user'], createdAt: T0 }, note('user_created', { username: `u-${id}` }));
+        await store.changeRoles(id, (roles) => [...roles, 'admin'], T0 + 1, note('roles_changed'));
+        // A change that changes nothing records nothing.
+        await store.changeRoles(id, (roles) => roles, T0 + 1, note('roles_changed'));
         await store.enableUser(id, T0 + 2, note('user_enabled'));
         expect((await store.listAudit({ userId: id })).map((e) => [e.type, e.at])).toEqual([
           ['user_enabled', T0 + 2],
           ['roles_changed', T0 + 1],
           ['user_created', T0],
         ]);
+        expect(await store.listAudit({ type: 'roles_changed' })).toMatchObject([{ ...ACTOR, detail: { from: 'user', to: 'user admin' } }]);
       });
 
       it('an operation that fails writes no note', async () => {
@@ -194,11 +197,11 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
         expect(await store.listRevocations(0, 0)).toEqual([]);
       });
 
-      it('changePassword, disableUser, setRoles, enableUser and createUser: the user is as before', async () => {
+      it('changePassword, disableUser, changeRoles, enableUser and createUser: the user is as before', async () => {
         const { user, session } = await userWithSession();
         await whileAuditRefused(() => store.changePassword(user.id, 'h2', T0 + 1, note('password_changed')));
         await whileAuditRefused(() => store.disableUser(user.id, T0 + 1, note('user_disabled')));
-        await whileAuditRefused(() => store.setRoles(user.id, ['admin'], T0 + 1, note('roles_changed')));
+        await whileAuditRefused(() => store.changeRoles(user.id, () => ['admin'], T0 + 1, note('roles_changed')));
         expect(await store.findUserById(user.id)).toEqual(user);
         expect((await store.findSession(session.id))?.revokedAt).toBeNull();
         expect(await store.listRevocations(0, 0)).toEqual([]);

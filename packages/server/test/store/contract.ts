@@ -59,7 +59,7 @@ export function describeStoreContract(
         const created = await store.createUser(input);
         expect(created).toEqual({
           id: input.id, username: 'alice', passwordHash: input.passwordHash, roles: ['admin', 'member'],
-          disabled: false, createdAt: T0, updatedAt: T0, tokensValidAfter: 0,
+          disabled: false, createdAt: T0, updatedAt: T0, version: 0,
         });
         expect(await store.findUserById(input.id)).toEqual(created);
         expect(await store.findUserByUsername('alice')).toEqual(created);
@@ -87,16 +87,18 @@ export function describeStoreContract(
         const other = await userWithSession();
         const before = (await events()).length;
 
-        const revoked = await store.changePassword(user.id, '$argon2id$h2', T0 + 5);
-        expect([...revoked].sort()).toEqual([s1.id, s2.id].sort());
+        const change = await store.changePassword(user.id, '$argon2id$h2', T0 + 5);
+        expect(change.version).toBe(1);
+        expect([...change.revokedSessionIds].sort()).toEqual([s1.id, s2.id].sort());
         const after = await store.findUserById(user.id);
-        expect(after).toMatchObject({ passwordHash: '$argon2id$h2', updatedAt: T0 + 5, createdAt: T0 });
+        expect(after).toMatchObject({ passwordHash: '$argon2id$h2', updatedAt: T0 + 5, createdAt: T0, version: 1 });
         expect(await store.findSession(s1.id)).toMatchObject({ revokedAt: T0 + 5, revokeReason: 'password_changed' });
         expect(await store.findSession(s3.id)).toMatchObject({ revokedAt: T0 + 2, revokeReason: 'logout' });
         expect((await store.findSession(other.session.id))?.revokedAt).toBeNull();
         const added = (await events()).slice(before);
-        expect(added).toHaveLength(2);
-        expect(added.map((e) => e.kind === 'session' && e.sessionId).sort()).toEqual([s1.id, s2.id].sort());
+        expect(added).toHaveLength(3);
+        expect(added.filter((e) => e.kind === 'session').map((e) => e.kind === 'session' && e.sessionId).sort()).toEqual([s1.id, s2.id].sort());
+        expect(added.filter((e) => e.kind === 'user')).toMatchObject([{ userId: user.id, version: 1 }]);
         expect(added.every((e) => e.userId === user.id && e.at === T0 + 5)).toBe(true);
       });
 
@@ -104,34 +106,56 @@ export function describeStoreContract(
         expect(await code(store.changePassword('nobody', 'h', T0))).toBe('USER_NOT_FOUND');
         expect(await code(store.disableUser('nobody', T0))).toBe('USER_NOT_FOUND');
         expect(await code(store.enableUser('nobody', T0))).toBe('USER_NOT_FOUND');
-        expect(await code(store.setRoles('nobody', ['x'], T0))).toBe('USER_NOT_FOUND');
+        expect(await code(store.changeRoles('nobody', () => ['x'], T0))).toBe('USER_NOT_FOUND');
         expect(await events()).toEqual([]);
       });
 
       it('disableUser disables, revokes every session and appends a user event; enableUser re-enables', async () => {
         const { user, session } = await userWithSession();
-        const revoked = await store.disableUser(user.id, T0 + 7);
-        expect(revoked).toEqual([session.id]);
-        expect(await store.findUserById(user.id)).toMatchObject({ disabled: true, updatedAt: T0 + 7 });
+        const change = await store.disableUser(user.id, T0 + 7);
+        expect(change).toEqual({ version: 1, revokedSessionIds: [session.id] });
+        expect(await store.findUserById(user.id)).toMatchObject({ disabled: true, updatedAt: T0 + 7, version: 1 });
         expect(await store.findSession(session.id)).toMatchObject({ revokedAt: T0 + 7, revokeReason: 'user_disabled' });
         const evs = await events();
         expect(evs.filter((e) => e.kind === 'session')).toMatchObject([{ sessionId: session.id, userId: user.id, at: T0 + 7 }]);
-        expect(evs.filter((e) => e.kind === 'user')).toMatchObject([{ kind: 'user', userId: user.id, at: T0 + 7 }]);
+        expect(evs.filter((e) => e.kind === 'user')).toMatchObject([{ kind: 'user', userId: user.id, version: 1, at: T0 + 7 }]);
 
-        await store.enableUser(user.id, T0 + 9);
-        expect(await store.findUserById(user.id)).toMatchObject({ disabled: false, updatedAt: T0 + 9 });
+        expect(await store.enableUser(user.id, T0 + 9)).toEqual({ version: 2, revokedSessionIds: [] });
+        expect(await store.findUserById(user.id)).toMatchObject({ disabled: false, updatedAt: T0 + 9, version: 2 });
         expect((await store.findSession(session.id))?.revokeReason).toBe('user_disabled');
+        expect((await events()).filter((e) => e.kind === 'user').map((e) => e.kind === 'user' && e.version)).toEqual([1, 2]);
       });
 
-      it('setRoles replaces roles, marks earlier tokens stale and appends a user event without ending sessions', async () => {
+      it('changeRoles stores what the edit returns, bumps the version and appends a user event, without ending sessions', async () => {
         const { user, session } = await userWithSession();
-        await store.setRoles(user.id, ['admin'], T0 + 3);
-        expect(await store.findUserById(user.id)).toMatchObject({ roles: ['admin'], tokensValidAfter: T0 + 3, updatedAt: T0 + 3 });
-        expect(await events()).toMatchObject([{ kind: 'user', userId: user.id, at: T0 + 3 }]);
+        const seen: (readonly string[])[] = [];
+        const outcome = await store.changeRoles(user.id, (roles) => (seen.push(roles), ['admin', ...roles]), T0 + 3);
+        expect(seen).toEqual([['member']]);
+        expect(outcome).toEqual({ user: { ...user, roles: ['admin', 'member'], updatedAt: T0 + 3, version: 1 }, previousRoles: ['member'], changed: true });
+        expect(await store.findUserById(user.id)).toEqual(outcome.user);
+        expect(await events()).toMatchObject([{ kind: 'user', userId: user.id, version: 1, at: T0 + 3 }]);
         expect((await store.findSession(session.id))?.revokedAt).toBeNull();
-        // A caller with a clock behind must not make already-stale tokens valid again.
-        await store.setRoles(user.id, ['member'], T0 + 1);
-        expect(await store.findUserById(user.id)).toMatchObject({ roles: ['member'], tokensValidAfter: T0 + 3 });
+      });
+
+      it('changeRoles writes nothing when the edit returns the same roles, and nothing when the edit throws', async () => {
+        const { user } = await userWithSession();
+        const same = await store.changeRoles(user.id, (roles) => [...roles], T0 + 3);
+        expect(same).toEqual({ user, previousRoles: ['member'], changed: false });
+        const refused = await store.changeRoles(user.id, () => { throw new Error('too many roles'); }, T0 + 4).then(() => null, (e: unknown) => e);
+        expect((refused as Error).message).toBe('too many roles');
+        expect(await store.findUserById(user.id)).toEqual(user);
+        expect(await events()).toEqual([]);
+      });
+
+      it('changeRoles edits queue: of 10 concurrent additions none is lost, and each gets its own version', async () => {
+        const { user } = await userWithSession();
+        const outcomes = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.changeRoles(user.id, (roles) => [...roles, `r${i}`], T0 + i)),
+        );
+        expect(outcomes.map((o) => o.user.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        const after = await store.findUserById(user.id);
+        expect([...(after?.roles ?? [])].sort()).toEqual(['member', ...Array.from({ length: 10 }, (_, i) => `r${i}`)].sort());
+        expect(after?.version).toBe(10);
       });
     });
 
@@ -212,12 +236,12 @@ export function describeStoreContract(
         const a = await userWithSession();
         const b = await userWithSession();
         await store.revokeSession(a.session.id, 'logout', T0 + 30);
-        await store.setRoles(b.user.id, ['x'], T0 + 10);
+        await store.changeRoles(b.user.id, () => ['x'], T0 + 10);
         await store.revokeSession(b.session.id, 'logout', T0 + 20);
         const all = await events();
         expect(all).toMatchObject([
           { kind: 'session', sessionId: a.session.id, userId: a.user.id, at: T0 + 30 },
-          { kind: 'user', userId: b.user.id, at: T0 + 10 },
+          { kind: 'user', userId: b.user.id, version: 1, at: T0 + 10 },
           { kind: 'session', sessionId: b.session.id, userId: b.user.id, at: T0 + 20 },
         ]);
         const seqs = all.map((e) => e.seq);

@@ -263,6 +263,22 @@ describe('PostgresStore specifics', () => {
       expect(await rows('SELECT COUNT(*)::int AS n FROM $schema.users')).toEqual([{ n: 1 }]);
     });
 
+    it('upgrades a schema from before user versions: its users start at version 0, its user events read as version 0', async () => {
+      const run: Run = (sql, values) => admin.query(sql, values === undefined ? undefined : [...values]);
+      const before = MIGRATIONS.findIndex((m) => m.name === 'user-versions');
+      await applyMigrations(run, schema.schema, MIGRATIONS.slice(0, before));
+      await rows(
+        `INSERT INTO $schema.users (id, username, password_hash, roles, created_at, updated_at, tokens_valid_after) VALUES ('u1', 'alice', 'h', '{admin}', $1, $1, $2)`,
+        [T0, T0 + 5],
+      );
+      await rows(`INSERT INTO $schema.revocation_events (kind, session_id, user_id, at) VALUES ('user', NULL, 'u1', $1)`, [T0 + 5]);
+      const store = await open();
+      await store.migrate();
+      expect(await store.findUserById('u1')).toMatchObject({ roles: ['admin'], version: 0 });
+      expect(await store.listRevocations(0, 0)).toMatchObject([{ kind: 'user', userId: 'u1', version: 0, at: T0 + 5 }]);
+      expect((await store.changeRoles('u1', () => [], T0 + 6)).user.version).toBe(1);
+    });
+
     it('refuses a schema written by a newer Gatehouse, and one that is not migrated yet when migrations are manual', async () => {
       const store = await open();
       expect(await code(store.requireCurrentSchema())).toBe('STORE_UNAVAILABLE');
@@ -402,10 +418,10 @@ describe('PostgresStore specifics', () => {
       proxy.setMode('forward');
       // PostgreSQL rolls the transaction back when it finds its connection gone.
       await waitUntilGone(admin, cutPid);
-      expect(await direct.findUserById(user.id)).toMatchObject({ disabled: false, tokensValidAfter: 0 });
+      expect(await direct.findUserById(user.id)).toMatchObject({ disabled: false, version: 0 });
       expect(await direct.findSession(session.id)).toMatchObject({ revokedAt: null });
       expect(await direct.listRevocations(0, 0)).toEqual([]);
-      expect(await store.disableUser(user.id, T0 + 6)).toEqual([session.id]);
+      expect(await store.disableUser(user.id, T0 + 6)).toEqual({ version: 1, revokedSessionIds: [session.id] });
     });
   });
 });

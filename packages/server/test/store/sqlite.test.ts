@@ -169,6 +169,21 @@ describe('SQLiteStore specifics', () => {
       expect(db.prepare('SELECT COUNT(*) AS n FROM users').get()).toEqual({ n: 1 });
     });
 
+    it('upgrades a database from before user versions: its users start at version 0, its user events read as version 0', async () => {
+      await mkdir(dirname(path), { recursive: true });
+      const db = raw();
+      const before = MIGRATIONS.findIndex((m) => m.name === 'user-versions');
+      applyMigrations(db, MIGRATIONS.slice(0, before));
+      db.prepare(
+        `INSERT INTO users (id, username, password_hash, roles, disabled, created_at, updated_at, tokens_valid_after) VALUES ('u1', 'alice', 'h', '["admin"]', 0, ?, ?, ?)`,
+      ).run(T0, T0, T0 + 5);
+      db.prepare(`INSERT INTO revocation_events (kind, session_id, user_id, at) VALUES ('user', NULL, 'u1', ?)`).run(T0 + 5);
+      const store = open();
+      expect(await store.findUserById('u1')).toMatchObject({ roles: ['admin'], version: 0 });
+      expect(await store.listRevocations(0, 0)).toEqual([{ seq: 1, kind: 'user', userId: 'u1', version: 0, at: T0 + 5 }]);
+      expect((await store.changeRoles('u1', () => [], T0 + 6)).user.version).toBe(1);
+    });
+
     it('refuses a database written by a newer Gatehouse, and leaves it alone', async () => {
       const store = open();
       await seed(store);

@@ -14,7 +14,7 @@ import type { RevocationEvent } from '../revocation-store.js';
 import type { NewSession, OpenSessionInput, OpenSessionOutcome, RevokeReason, RotateRefreshTokenInput, RotationOutcome, SessionRecord } from '../session-store.js';
 import type { NewSigningKey, SigningKeyRecord } from '../signing-key-store.js';
 import type { Store } from '../store.js';
-import type { NewUser, UserRecord } from '../user-store.js';
+import type { NewUser, RolesChanged, UserChange, UserRecord } from '../user-store.js';
 import { PostgresAudit } from './audit.js';
 import { PostgresConnection } from './connection.js';
 import { PostgresConsumedValues } from './consumed-values.js';
@@ -98,10 +98,10 @@ export class PostgresStore implements Store {
   createUser(user: NewUser, audit?: AuditNote): Promise<UserRecord> { return this.#users.createUser(user, audit); }
   findUserById(id: string): Promise<UserRecord | null> { return this.#users.findUserById(id); }
   findUserByUsername(username: string): Promise<UserRecord | null> { return this.#users.findUserByUsername(username); }
-  changePassword(userId: string, passwordHash: string, at: number, audit?: AuditNote): Promise<string[]> { return this.#users.changePassword(userId, passwordHash, at, audit); }
-  disableUser(userId: string, at: number, audit?: AuditNote): Promise<string[]> { return this.#users.disableUser(userId, at, audit); }
-  enableUser(userId: string, at: number, audit?: AuditNote): Promise<void> { return this.#users.enableUser(userId, at, audit); }
-  setRoles(userId: string, roles: readonly string[], at: number, audit?: AuditNote): Promise<void> { return this.#users.setRoles(userId, roles, at, audit); }
+  changePassword(userId: string, passwordHash: string, at: number, audit?: AuditNote): Promise<UserChange> { return this.#users.changePassword(userId, passwordHash, at, audit); }
+  disableUser(userId: string, at: number, audit?: AuditNote): Promise<UserChange> { return this.#users.disableUser(userId, at, audit); }
+  enableUser(userId: string, at: number, audit?: AuditNote): Promise<UserChange> { return this.#users.enableUser(userId, at, audit); }
+  changeRoles(userId: string, edit: (roles: readonly string[]) => readonly string[], at: number, audit?: AuditNote): Promise<RolesChanged> { return this.#users.changeRoles(userId, edit, at, audit); }
 
   openSession(input: OpenSessionInput): Promise<OpenSessionOutcome> { return this.#sessions.openSession(input); }
   createSession(session: NewSession, refreshTokenHash: string): Promise<SessionRecord> { return this.#sessions.createSession(session, refreshTokenHash); }

@@ -18,7 +18,7 @@ export class PostgresRevocations implements RevocationStore {
   async listRevocations(afterSeq: number, notBefore: number): Promise<RevocationEvent[]> {
     return this.#db.one(async (run) => {
       const { rows } = await run<RevocationRow>(
-        'SELECT seq, kind, session_id, user_id, at FROM revocation_events WHERE seq > $1 AND at >= $2 ORDER BY seq',
+        'SELECT seq, kind, session_id, user_id, at, user_version FROM revocation_events WHERE seq > $1 AND at >= $2 ORDER BY seq',
         [afterSeq, notBefore],
       );
       return rows.map(toRevocation);
@@ -33,19 +33,19 @@ export class PostgresRevocations implements RevocationStore {
  * committed behind it, which listRevocations' cursor relies on. Without it,
  * identity values are handed out at insert time but committed in any order.
  */
-export async function appendRevocations(
-  run: Run,
-  kind: 'session' | 'user',
-  sessionIds: readonly (string | null)[],
-  userId: string,
-  at: number,
-): Promise<void> {
+export async function appendRevocations(run: Run, kind: 'session', sessionIds: readonly string[], userId: string, at: number): Promise<void> {
   await run('LOCK TABLE revocation_events IN EXCLUSIVE MODE');
   await run(
     `INSERT INTO revocation_events (kind, session_id, user_id, at)
      SELECT $1, sid, $3, $4 FROM unnest($2::text[]) WITH ORDINALITY AS x (sid, n) ORDER BY n`,
     [kind, sessionIds, userId, at],
   );
+}
+
+/** Appends a user event (the user is now at `version`), under the same lock as {@link appendRevocations}. */
+export async function appendUserRevocation(run: Run, userId: string, version: number, at: number): Promise<void> {
+  await run('LOCK TABLE revocation_events IN EXCLUSIVE MODE');
+  await run(`INSERT INTO revocation_events (kind, session_id, user_id, at, user_version) VALUES ('user', NULL, $1, $2, $3)`, [userId, at, version]);
 }
 
 /** Revokes every not-yet-revoked session of a user, one event each. Call inside a transaction. */

@@ -29,7 +29,7 @@ import {
 /** One more than the longest grace path the service accepts, so an over-long one is seen as such. */
 const MAX_PATH = 33;
 const TOKEN_COLUMNS = 'hash, session_id, generation, rotated_at, superseded_at, replacement::int AS replacement';
-const USER_COLUMNS = ['id', 'username', 'password_hash', 'roles', 'disabled', 'created_at', 'updated_at', 'tokens_valid_after'] as const;
+const USER_COLUMNS = ['id', 'username', 'password_hash', 'roles', 'disabled', 'created_at', 'updated_at', 'version'] as const;
 
 /**
  * Rotates a live token in one statement, or answers null (having changed
@@ -88,7 +88,7 @@ async function rotateLive(run: Run, { presentedHash, successorHash, now, idleTim
   if (row === undefined) return null;
   const user = toUser({
     id: row.u_id, username: row.u_username, password_hash: row.u_password_hash, roles: row.u_roles, disabled: row.u_disabled,
-    created_at: row.u_created_at, updated_at: row.u_updated_at, tokens_valid_after: row.u_tokens_valid_after,
+    created_at: row.u_created_at, updated_at: row.u_updated_at, version: row.u_version,
   });
   return { status: 'rotated', session: toSession(row), user, successor: 'derived' };
 }

@@ -20,7 +20,7 @@ export type Run = <R extends pg.QueryResultRow = pg.QueryResultRow>(
 ) => Promise<pg.QueryResult<R>>;
 
 export type { AuditRow, RevocationRow, SessionRow, SigningKeyRow, TokenRow };
-export { toAudit, toRevocation, toSession, toSigningKey } from '../rows.js';
+export { sameRoles, toAudit, toRevocation, toSession, toSigningKey } from '../rows.js';
 
 export interface UserRow {
   id: string;
@@ -30,7 +30,7 @@ export interface UserRow {
   disabled: boolean;
   created_at: number;
   updated_at: number;
-  tokens_valid_after: number;
+  version: number;
 }
 
 /** The session columns in the order every statement selects them (no internal ordering column). */
@@ -51,7 +51,7 @@ export function toUser(row: UserRow): UserRecord {
     disabled: row.disabled,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-    tokensValidAfter: row.tokens_valid_after,
+    version: row.version,
   };
 }
 

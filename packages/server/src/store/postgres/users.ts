@@ -2,12 +2,12 @@
 import type pg from 'pg';
 import { GatehouseError } from '../../core/errors.js';
 import type { AuditNote } from '../audit-store.js';
-import { auditEventOf } from '../rows.js';
-import type { NewUser, UserRecord, UserStore } from '../user-store.js';
+import { auditEventOf, withRoles } from '../rows.js';
+import type { NewUser, RolesChanged, UserChange, UserRecord, UserStore } from '../user-store.js';
 import { insertAudit } from './audit.js';
 import type { PostgresConnection } from './connection.js';
-import { appendRevocations, revokeAllOfUser } from './revocations.js';
-import { type Run, type UserRow, constraintOf, mapFirst, only, sqlState, toUser } from './rows.js';
+import { appendUserRevocation, revokeAllOfUser } from './revocations.js';
+import { type Run, type UserRow, constraintOf, mapFirst, only, sameRoles, sqlState, toUser } from './rows.js';
 
 export class PostgresUsers implements UserStore {
   readonly #db: PostgresConnection;
@@ -45,52 +45,54 @@ export class PostgresUsers implements UserStore {
     return this.#db.one(async (run) => mapFirst((await run<UserRow>('SELECT * FROM users WHERE username = $1', [username])).rows, toUser));
   }
 
-  async changePassword(userId: string, passwordHash: string, at: number, audit?: AuditNote): Promise<string[]> {
+  async changePassword(userId: string, passwordHash: string, at: number, audit?: AuditNote): Promise<UserChange> {
     return this.#db.transaction(async (run) => {
-      mustChange(await run('UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3', [passwordHash, at, userId]));
-      const revoked = await revokeAllOfUser(run, userId, 'password_changed', at);
-      if (audit !== undefined) await insertAudit(run, auditEventOf(audit, { at, userId, sessionsRevoked: revoked.length }));
-      return revoked;
+      const version = await bumped(run<{ version: number }>('UPDATE users SET password_hash = $1, updated_at = $2, version = version + 1 WHERE id = $3 RETURNING version', [passwordHash, at, userId]));
+      const revokedSessionIds = await revokeAllOfUser(run, userId, 'password_changed', at);
+      await appendUserRevocation(run, userId, version, at);
+      if (audit !== undefined) await insertAudit(run, auditEventOf(audit, { at, userId, sessionsRevoked: revokedSessionIds.length }));
+      return { version, revokedSessionIds };
     });
   }
 
-  async disableUser(userId: string, at: number, audit?: AuditNote): Promise<string[]> {
+  async disableUser(userId: string, at: number, audit?: AuditNote): Promise<UserChange> {
     return this.#db.transaction(async (run) => {
-      // GREATEST: a clock that is behind (the CLI on another host) must not revive stale tokens.
-      mustChange(
-        await run(
-          'UPDATE users SET disabled = TRUE, updated_at = $1, tokens_valid_after = GREATEST(tokens_valid_after, $1) WHERE id = $2',
-          [at, userId],
-        ),
-      );
-      const revoked = await revokeAllOfUser(run, userId, 'user_disabled', at);
-      await appendRevocations(run, 'user', [null], userId, at);
-      if (audit !== undefined) await insertAudit(run, auditEventOf(audit, { at, userId, sessionsRevoked: revoked.length }));
-      return revoked;
+      const version = await bumped(run<{ version: number }>('UPDATE users SET disabled = TRUE, updated_at = $1, version = version + 1 WHERE id = $2 RETURNING version', [at, userId]));
+      const revokedSessionIds = await revokeAllOfUser(run, userId, 'user_disabled', at);
+      await appendUserRevocation(run, userId, version, at);
+      if (audit !== undefined) await insertAudit(run, auditEventOf(audit, { at, userId, sessionsRevoked: revokedSessionIds.length }));
+      return { version, revokedSessionIds };
     });
   }
 
-  async enableUser(userId: string, at: number, audit?: AuditNote): Promise<void> {
-    await this.#db.transaction(async (run) => {
-      mustChange(await run('UPDATE users SET disabled = FALSE, updated_at = $1 WHERE id = $2', [at, userId]));
+  async enableUser(userId: string, at: number, audit?: AuditNote): Promise<UserChange> {
+    return this.#db.transaction(async (run) => {
+      const version = await bumped(run<{ version: number }>('UPDATE users SET disabled = FALSE, updated_at = $1, version = version + 1 WHERE id = $2 RETURNING version', [at, userId]));
+      await appendUserRevocation(run, userId, version, at);
       if (audit !== undefined) await insertAudit(run, auditEventOf(audit, { at, userId }));
+      return { version, revokedSessionIds: [] };
     });
   }
 
-  async setRoles(userId: string, roles: readonly string[], at: number, audit?: AuditNote): Promise<void> {
-    await this.#db.transaction(async (run) => {
-      mustChange(
-        await run(
-          'UPDATE users SET roles = $1, updated_at = $2, tokens_valid_after = GREATEST(tokens_valid_after, $2) WHERE id = $3',
-          [roles, at, userId],
-        ),
-      );
-      await appendRevocations(run, 'user', [null], userId, at);
-      if (audit !== undefined) await insertAudit(run, auditEventOf(audit, { at, userId }));
+  async changeRoles(userId: string, edit: (roles: readonly string[]) => readonly string[], at: number, audit?: AuditNote): Promise<RolesChanged> {
+    return this.#db.transaction(async (run) => {
+      // FOR UPDATE: a concurrent edit waits here and then reads what this one wrote.
+      const found = mapFirst((await run<UserRow>('SELECT * FROM users WHERE id = $1 FOR UPDATE', [userId])).rows, toUser);
+      if (found === null) throw new GatehouseError('USER_NOT_FOUND');
+      const roles = edit(found.roles);
+      if (sameRoles(roles, found.roles)) return { user: found, previousRoles: found.roles, changed: false };
+      const { rows } = await run<UserRow>('UPDATE users SET roles = $1, updated_at = $2, version = version + 1 WHERE id = $3 RETURNING *', [roles, at, userId]);
+      const user = toUser(only(rows));
+      await appendUserRevocation(run, userId, user.version, at);
+      if (audit !== undefined) await insertAudit(run, auditEventOf(withRoles(audit, found.roles, user.roles), { at, userId }));
+      return { user, previousRoles: found.roles, changed: true };
     });
   }
 }
 
-function mustChange(result: pg.QueryResult): void {
-  if ((result.rowCount ?? 0) === 0) throw new GatehouseError('USER_NOT_FOUND');
+/** The new version an `UPDATE … RETURNING version` of one user gave. */
+async function bumped(update: Promise<pg.QueryResult<{ version: number }>>): Promise<number> {
+  const row = (await update).rows[0];
+  if (row === undefined) throw new GatehouseError('USER_NOT_FOUND');
+  return row.version;
 }

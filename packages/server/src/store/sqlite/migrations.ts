@@ -217,6 +217,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE oauth_grants ADD COLUMN dpop_jkt TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'user-versions',
+    // A user's version replaces the "tokens valid after" instant: a token carries the version its
+    // roles were read from, which cannot tie with a change the way a one-second iat could.
+    sql: `
+      ALTER TABLE users ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE users DROP COLUMN tokens_valid_after;
+      ALTER TABLE revocation_events ADD COLUMN user_version INTEGER;
+    `,
+  },
 ];
 
 /** The highest migration version recorded in `db`, or 0 for a fresh database. */

@@ -18,6 +18,9 @@ export class SQLiteRevocations implements RevocationStore {
       insert: db.prepare<[string, string | null, string, number]>(
         'INSERT INTO revocation_events (kind, session_id, user_id, at) VALUES (?, ?, ?, ?)',
       ),
+      insertUser: db.prepare<[string, number, number]>(
+        `INSERT INTO revocation_events (kind, session_id, user_id, at, user_version) VALUES ('user', NULL, ?, ?, ?)`,
+      ),
       list: db.prepare<[number, number], RevocationRow>('SELECT * FROM revocation_events WHERE seq > ? AND at >= ? ORDER BY seq'),
       revokeUserSessions: db.prepare<[number, string, string], { id: string }>(
         'UPDATE sessions SET revoked_at = ?, revoke_reason = ? WHERE user_id = ? AND revoked_at IS NULL RETURNING id',
@@ -29,9 +32,14 @@ export class SQLiteRevocations implements RevocationStore {
     return this.#db.run(() => this.#q.list.all(afterSeq, notBefore).map(toRevocation));
   }
 
-  /** Appends one event. Call inside the transaction that made the change. */
-  append(kind: 'session' | 'user', sessionId: string | null, userId: string, at: number): void {
+  /** Appends one session event. Call inside the transaction that ended the session. */
+  append(kind: 'session', sessionId: string, userId: string, at: number): void {
     this.#q.insert.run(kind, sessionId, userId, at);
+  }
+
+  /** Appends a user event: the user is now at `version`. Call inside the transaction that changed the user. */
+  appendUser(userId: string, version: number, at: number): void {
+    this.#q.insertUser.run(userId, at, version);
   }
 
   /** Revokes every not-yet-revoked session of a user, one event each. Call inside a transaction. */

@@ -70,7 +70,7 @@ export class SQLiteRotation {
          WHERE session_id = ? AND generation > ? AND superseded_at IS NULL ORDER BY generation LIMIT ?`,
       ),
       sessionAndUser: db.prepare<[string], SessionAndUserRow>(
-        `SELECT s.*, u.username, u.password_hash, u.roles, u.disabled, u.tokens_valid_after,
+        `SELECT s.*, u.username, u.password_hash, u.roles, u.disabled, u.version,
                 u.created_at AS u_created_at, u.updated_at AS u_updated_at
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
       ),

@@ -7,7 +7,7 @@ import type { UserRecord } from '../store.js';
 import type { AuditRow, RevocationRow, SessionRow, SigningKeyRow, TokenRow } from '../rows.js';
 
 export type { AuditRow, RevocationRow, SessionRow, SigningKeyRow, TokenRow };
-export { toAudit, toRevocation, toSession, toSigningKey } from '../rows.js';
+export { sameRoles, toAudit, toRevocation, toSession, toSigningKey } from '../rows.js';
 
 export interface UserRow {
   id: string;
@@ -17,7 +17,7 @@ export interface UserRow {
   disabled: number;
   created_at: number;
   updated_at: number;
-  tokens_valid_after: number;
+  version: number;
 }
 
 export function toUser(row: UserRow): UserRecord {
@@ -34,7 +34,7 @@ export function toUser(row: UserRow): UserRecord {
     disabled: row.disabled === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
-    tokensValidAfter: row.tokens_valid_after,
+    version: row.version,
   };
 }
 

@@ -1,12 +1,12 @@
 /** Users on SQLite. Changes that end sessions do so in the same transaction. */
 import { GatehouseError } from '../../core/errors.js';
 import type { AuditNote } from '../audit-store.js';
-import { auditEventOf } from '../rows.js';
-import type { NewUser, UserRecord, UserStore } from '../user-store.js';
+import { auditEventOf, withRoles } from '../rows.js';
+import type { NewUser, RolesChanged, UserChange, UserRecord, UserStore } from '../user-store.js';
 import type { SQLiteAudit } from './audit.js';
 import type { SQLiteDatabase } from './database.js';
 import type { SQLiteRevocations } from './revocations.js';
-import { type UserRow, sqliteCode, toUser } from './rows.js';
+import { type UserRow, sameRoles, sqliteCode, toUser } from './rows.js';
 
 export class SQLiteUsers implements UserStore {
   readonly #db: SQLiteDatabase;
@@ -20,19 +20,23 @@ export class SQLiteUsers implements UserStore {
     this.#audit = audit;
     this.#q = {
       insert: db.prepare<[string, string, string, string, number, number]>(
-        `INSERT INTO users (id, username, password_hash, roles, disabled, created_at, updated_at, tokens_valid_after)
+        `INSERT INTO users (id, username, password_hash, roles, disabled, created_at, updated_at, version)
          VALUES (?, ?, ?, ?, 0, ?, ?, 0)`,
       ),
       byId: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
       byUsername: db.prepare<[string], UserRow>('SELECT * FROM users WHERE username = ?'),
-      setPassword: db.prepare<[string, number, string]>('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?'),
-      // MAX: a clock that is behind (the CLI on another host) must not revive stale tokens.
-      disable: db.prepare<[number, number, string]>(
-        'UPDATE users SET disabled = 1, updated_at = ?, tokens_valid_after = MAX(tokens_valid_after, ?) WHERE id = ?',
+      // Every change bumps the version; RETURNING gives the new one for the user event.
+      setPassword: db.prepare<[string, number, string], { version: number }>(
+        'UPDATE users SET password_hash = ?, updated_at = ?, version = version + 1 WHERE id = ? RETURNING version',
       ),
-      enable: db.prepare<[number, string]>('UPDATE users SET disabled = 0, updated_at = ? WHERE id = ?'),
-      setRoles: db.prepare<[string, number, number, string]>(
-        'UPDATE users SET roles = ?, updated_at = ?, tokens_valid_after = MAX(tokens_valid_after, ?) WHERE id = ?',
+      disable: db.prepare<[number, string], { version: number }>(
+        'UPDATE users SET disabled = 1, updated_at = ?, version = version + 1 WHERE id = ? RETURNING version',
+      ),
+      enable: db.prepare<[number, string], { version: number }>(
+        'UPDATE users SET disabled = 0, updated_at = ?, version = version + 1 WHERE id = ? RETURNING version',
+      ),
+      setRoles: db.prepare<[string, number, string], UserRow>(
+        'UPDATE users SET roles = ?, updated_at = ?, version = version + 1 WHERE id = ? RETURNING *',
       ),
     };
   }
@@ -61,37 +65,44 @@ export class SQLiteUsers implements UserStore {
     return this.#db.run(() => userOrNull(this.#q.byUsername.get(username)));
   }
 
-  async changePassword(userId: string, passwordHash: string, at: number, audit?: AuditNote): Promise<string[]> {
+  async changePassword(userId: string, passwordHash: string, at: number, audit?: AuditNote): Promise<UserChange> {
     return this.#db.write(() => {
-      mustChange(this.#q.setPassword.run(passwordHash, at, userId).changes);
-      const revoked = this.#revocations.revokeAllOfUser(userId, 'password_changed', at);
-      this.#record(audit, { at, userId, sessionsRevoked: revoked.length });
-      return revoked;
+      const { version } = mustExist(this.#q.setPassword.get(passwordHash, at, userId));
+      const revokedSessionIds = this.#revocations.revokeAllOfUser(userId, 'password_changed', at);
+      this.#revocations.appendUser(userId, version, at);
+      this.#record(audit, { at, userId, sessionsRevoked: revokedSessionIds.length });
+      return { version, revokedSessionIds };
     });
   }
 
-  async disableUser(userId: string, at: number, audit?: AuditNote): Promise<string[]> {
+  async disableUser(userId: string, at: number, audit?: AuditNote): Promise<UserChange> {
     return this.#db.write(() => {
-      mustChange(this.#q.disable.run(at, at, userId).changes);
-      const revoked = this.#revocations.revokeAllOfUser(userId, 'user_disabled', at);
-      this.#revocations.append('user', null, userId, at);
-      this.#record(audit, { at, userId, sessionsRevoked: revoked.length });
-      return revoked;
+      const { version } = mustExist(this.#q.disable.get(at, userId));
+      const revokedSessionIds = this.#revocations.revokeAllOfUser(userId, 'user_disabled', at);
+      this.#revocations.appendUser(userId, version, at);
+      this.#record(audit, { at, userId, sessionsRevoked: revokedSessionIds.length });
+      return { version, revokedSessionIds };
     });
   }
 
-  async enableUser(userId: string, at: number, audit?: AuditNote): Promise<void> {
-    this.#db.write(() => {
-      mustChange(this.#q.enable.run(at, userId).changes);
+  async enableUser(userId: string, at: number, audit?: AuditNote): Promise<UserChange> {
+    return this.#db.write(() => {
+      const { version } = mustExist(this.#q.enable.get(at, userId));
+      this.#revocations.appendUser(userId, version, at);
       this.#record(audit, { at, userId });
+      return { version, revokedSessionIds: [] };
     });
   }
 
-  async setRoles(userId: string, roles: readonly string[], at: number, audit?: AuditNote): Promise<void> {
-    this.#db.write(() => {
-      mustChange(this.#q.setRoles.run(JSON.stringify(roles), at, at, userId).changes);
-      this.#revocations.append('user', null, userId, at);
-      this.#record(audit, { at, userId });
+  async changeRoles(userId: string, edit: (roles: readonly string[]) => readonly string[], at: number, audit?: AuditNote): Promise<RolesChanged> {
+    return this.#db.write(() => {
+      const before = toUser(mustExist(this.#q.byId.get(userId)));
+      const roles = edit(before.roles);
+      if (sameRoles(roles, before.roles)) return { user: before, previousRoles: before.roles, changed: false };
+      const user = toUser(mustExist(this.#q.setRoles.get(JSON.stringify(roles), at, userId)));
+      this.#revocations.appendUser(userId, user.version, at);
+      this.#record(audit === undefined ? undefined : withRoles(audit, before.roles, user.roles), { at, userId });
+      return { user, previousRoles: before.roles, changed: true };
     });
   }
 
@@ -104,6 +115,7 @@ function userOrNull(row: UserRow | undefined): UserRecord | null {
   return row === undefined ? null : toUser(row);
 }
 
-function mustChange(changes: number): void {
-  if (changes === 0) throw new GatehouseError('USER_NOT_FOUND');
+function mustExist<T>(row: T | undefined): T {
+  if (row === undefined) throw new GatehouseError('USER_NOT_FOUND');
+  return row;
 }
