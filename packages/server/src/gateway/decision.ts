@@ -85,8 +85,8 @@ export function createDecisionHandler(
     const route = table.match(target.path);
     if (route === undefined) return deny(new GatehouseError('NOT_FOUND'));
     const view = new NodeRequestView(req, gatehouse);
-    // The guard judges the original request: its method, and the browser's headers the proxy passed on.
-    const request: GuardRequest = { method: original.method, headers: view };
+    // The guard judges the original request: its method and URI (a DPoP proof's htm and htu), and the browser's headers the proxy passed on.
+    const request: GuardRequest = { method: original.method, url: original.target, headers: view };
     const answer = route.guard.check(request, view);
     const outcome = answer instanceof Promise ? await answer : answer;
     if (!outcome.ok) return deny(outcome.error, outcome.setCookies);

@@ -28,6 +28,8 @@ const DROPPED_REQUEST = new Set([
   'host',
   'cookie',
   'authorization',
+  // A DPoP proof (RFC 9449) is spent here, with the token it came with: the upstream gets the identity instead.
+  'dpop',
   // undici does not do 100-continue over HTTP/1.1; Node already answered the client's.
   'expect',
   'forwarded',

@@ -20,11 +20,12 @@ export interface BoundSession {
   readonly jkt: string;
 }
 
-/** Signs alice in on `gatehouse` (HS256 from TEST_SECRET) and mints a token of that session bound to `keys`. */
+/** Signs alice in on `gatehouse` (its secret TEST_SECRET) and mints a token of that session bound to `keys`. */
 export async function boundSession(gatehouse: Gatehouse, keys: KeyPair, clock: Clock): Promise<BoundSession> {
   const issued = await gatehouse.auth.login({ ...ALICE }, { ip: '127.0.0.1', userAgent: 'dpop-test' });
   const jkt = await calculateThumbprint(keys.publicKey);
-  const tokens = new AccessTokenService(deriveKeyRing(TEST_SECRET).accessToken, gatehouse.config.accessToken, clock);
+  // The instance's own keys: its asymmetric signing keys, or the HS256 key derived from the secret.
+  const tokens = new AccessTokenService(gatehouse.signingKeys ?? deriveKeyRing(TEST_SECRET).accessToken, gatehouse.config.accessToken, clock);
   const { token } = await tokens.issue({ userId: issued.user.id, username: issued.user.username, roles: issued.user.roles, sessionId: issued.session.id, jkt });
   return { sessionId: issued.session.id, bearer: issued.accessToken, bound: token, jkt };
 }
