@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { isGatehouseError } from '../core/errors.js';
 import { registerClient } from '../oauth/client-registry.js';
-import { clientRevocationSubject } from '../store/oauth-client-store.js';
+import { clientRemovalVersion, clientRevocationSubject } from '../store/oauth-client-store.js';
 import type { OAuthClientRecord } from '../store/store.js';
 import { CONFIG_OPTIONS, type Command } from './command.js';
 import { exactlyOne, noOperands, print, withGatehouse } from './admin-support.js';
@@ -91,7 +91,7 @@ export const clientRemove: Command = {
       // Its tokens are revoked with it, on every instance (the store's event; the Redis feed when there is one).
       const sessions = await g.store.deleteClient(id, at);
       if (sessions === null) throw new CLIFailure(`no client ${id}`);
-      g.revocations.markUserStale(clientRevocationSubject(id), at);
+      g.revocations.markUserChanged(clientRevocationSubject(id), clientRemovalVersion(at), at);
       await g.store.appendAudit({ at: g.clock.now(), type: 'oauth_client_removed', detail: { client: id, sessionsEnded: sessions.length } });
       const revoked: string[] = [];
       for (const sessionId of sessions) {

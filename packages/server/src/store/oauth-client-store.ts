@@ -44,6 +44,16 @@ export function clientRevocationSubject(clientId: string): string {
   return `client:${clientId}`;
 }
 
+/**
+ * The version a client's removal at `at` (ms) announces under its revocation
+ * subject. A machine token carries no user version: it is checked with its
+ * `iat` (seconds) in its place, so the removal makes every token issued up to
+ * and including that second stale, and a client added again later starts clean.
+ */
+export function clientRemovalVersion(at: number): number {
+  return Math.floor(at / 1000) + 1;
+}
+
 export interface OAuthClientStore {
   /** Registers a client. Rejects with `CLIENT_ID_TAKEN` (changing nothing) when the id exists. */
   createClient(client: OAuthClientRecord): Promise<OAuthClientRecord>;

@@ -328,7 +328,7 @@ async function buildChildScript(dir: string): Promise<string> {
   // The store requires the driver by name; from the temporary directory that name resolves to nothing, so it is given by path.
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const sqliteModules = (await readdir(join(src, 'store/sqlite'))).filter((f) => f.endsWith('.ts')).map((f) => `store/sqlite/${f}`);
-  for (const file of ['core/errors.ts', 'store/rows.ts', ...sqliteModules]) {
+  for (const file of ['core/errors.ts', 'store/rows.ts', 'store/oauth-client-store.ts', ...sqliteModules]) {
     const { outputText } = ts.transpileModule(await readFile(join(src, file), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
     });

@@ -1,8 +1,8 @@
 /** OAuth clients and their grants on PostgreSQL. */
 import { GatehouseError } from '../../core/errors.js';
-import { clientRevocationSubject, type OAuthClientRecord, type OAuthClientStore, type OAuthGrantRecord } from '../oauth-client-store.js';
+import { clientRemovalVersion, clientRevocationSubject, type OAuthClientRecord, type OAuthClientStore, type OAuthGrantRecord } from '../oauth-client-store.js';
 import type { PostgresConnection } from './connection.js';
-import { appendRevocations } from './revocations.js';
+import { appendUserRevocation } from './revocations.js';
 import { mapFirst, sqlState } from './rows.js';
 
 interface ClientRow {
@@ -77,7 +77,7 @@ export class PostgresOAuthClients implements OAuthClientStore {
       // The grants go with the client (ON DELETE CASCADE).
       const { rowCount } = await run('DELETE FROM oauth_clients WHERE id = $1', [id]);
       if ((rowCount ?? 0) === 0) return null;
-      await appendRevocations(run, 'user', [null], clientRevocationSubject(id), at);
+      await appendUserRevocation(run, clientRevocationSubject(id), clientRemovalVersion(at), at);
       return rows.map((r) => r.session_id);
     });
   }

@@ -1,6 +1,6 @@
 /** OAuth clients and their grants on SQLite. */
 import { GatehouseError } from '../../core/errors.js';
-import { clientRevocationSubject, type OAuthClientRecord, type OAuthClientStore, type OAuthGrantRecord } from '../oauth-client-store.js';
+import { clientRemovalVersion, clientRevocationSubject, type OAuthClientRecord, type OAuthClientStore, type OAuthGrantRecord } from '../oauth-client-store.js';
 import type { SQLiteDatabase } from './database.js';
 import type { SQLiteRevocations } from './revocations.js';
 import { sqliteCode } from './rows.js';
@@ -92,7 +92,7 @@ export class SQLiteOAuthClients implements OAuthClientStore {
       const sessions = this.#q.sessionsOf.all(id).map((r) => r.session_id);
       // The grants go with the client (ON DELETE CASCADE).
       if (this.#q.delete.run(id).changes === 0) return null;
-      this.#revocations.append('user', null, clientRevocationSubject(id), at);
+      this.#revocations.appendUser(clientRevocationSubject(id), clientRemovalVersion(at), at);
       return sessions;
     });
   }
