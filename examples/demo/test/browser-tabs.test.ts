@@ -134,9 +134,9 @@ describe.skipIf(SKIP_BROWSER_TESTS)('demo in Chromium: two tabs of one browser',
   });
 
   it('without Web Locks both tabs may refresh, and the server\'s grace window keeps both signed in', async () => {
-    const { one, two, requests } = await expireTogether((tab) =>
-      tab.context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined })),
-    );
+    const { one, two, requests } = await expireTogether(async (tab) => {
+      await tab.context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
+    });
     expect(await one.page.evaluate(() => navigator.locks)).toBeUndefined();
     expect(requests.filter((r) => r === 'POST /auth/refresh').length).toBeGreaterThanOrEqual(1);
     await expectNoReuseAlarm();

@@ -9,6 +9,8 @@
  * response (the ID token in the token response, the nonce in the
  * authorization request). Everything else is the provider as shipped.
  */
+// Referenced (not only included) so that every program using this file gets it: the client's and the examples' tests too.
+/// <reference path="./oidc-provider.d.ts" />
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
