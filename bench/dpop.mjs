@@ -5,7 +5,9 @@
 // each once. Every proof is verified for real: signature (jose), htm, htu, ath, cnf.jkt, and its jti
 // written to Gatehouse's consume-once record (SQLite here, as by default; BENCH_REDIS_URL for Redis).
 // The figures are the server's CPU time per request (Linux schedstat, every thread) and req/s.
-// Loopback only; bounded in time. Prints a Markdown table (BENCH_OUT=file also writes it there).
+// Each target's sample is paired with bare samples taken just before and after it (bench/measure.mjs).
+// Loopback only; bounded in time. Alone it prints a Markdown table (BENCH_OUT=file also writes it
+// there); bench/run.mjs runs it with BENCH_JSON=1 for section 7 of BENCHMARKS.md.
 //
 // Knobs: BENCH_QUICK=1 (one short round), BENCH_ROUNDS (3), BENCH_SECONDS (4), BENCH_CONNECTIONS (32),
 // BENCH_DPOP_POOL (proofs made per round; default 60000), BENCH_DPOP_ALG (ES256 | Ed25519 | PS256),
@@ -18,12 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { fmt, median, pin, pinned, sample } from './measure.mjs';
+import { emitSection, knobs, pairedSamples, pin, pinned, sample, summarize } from './measure.mjs';
 
-const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 4));
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const { quick: QUICK, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS } = knobs();
 const POOL = Number(process.env.BENCH_DPOP_POOL ?? (QUICK ? 30_000 : 60_000));
 const ALG = process.env.BENCH_DPOP_ALG ?? 'ES256';
 const REDIS_URL = process.env.BENCH_REDIS_URL;
@@ -143,38 +142,35 @@ async function measure() {
   if (statuses.join() !== '200,401,401') throw new Error(`preflight failed: ${statuses.join()} (want 200,401,401)`);
 
   const common = { port, pid: server.pid, seconds: SECONDS, connections: CONNECTIONS };
-  const rows = { bare: [], bearer: [], dpop: [] };
-  await sample({ ...common, id: 'warm-up', route: { path: '/open', headers: {} } });
-  for (let round = 0; round < ROUNDS; round++) {
-    const pool = join(work, `proofs-${round}`);
+  const bare = { id: 'bare', label: 'bare node:http (same process; baseline)' };
+  const bearerTarget = { id: 'bearer', label: 'Bearer access token through nodeGuard (cache hit)' };
+  const dpop = { id: 'dpop', label: `DPoP-bound token + a fresh proof through nodeGuard (${ALG}, jti recorded)` };
+  let pools = 0;
+  const take = async (target) => {
+    if (target === bare) return sample({ ...common, id: 'bare', route: { path: '/open', headers: {} } });
+    if (target === bearerTarget) return sample({ ...common, id: 'bearer', route: { path: '/private', headers: { authorization: `Bearer ${bearer}` } } });
+    const pool = join(work, `proofs-${pools++}`);
     await proofPool(pool, POOL, keys, url, bound, generateProof);
-    rows.bare.push(await sample({ ...common, id: 'bare', route: { path: '/open', headers: {} } }));
-    rows.bearer.push(await sample({ ...common, id: 'bearer', route: { path: '/private', headers: { authorization: `Bearer ${bearer}` } } }));
     try {
-      rows.dpop.push(await sample({ ...common, id: 'dpop', route: { path: '/private', headers: {}, script: proofScript(join(work, `proofs-${round}.lua`), pool, `DPoP ${bound}`) } }));
+      return await sample({ ...common, id: 'dpop', route: { path: '/private', headers: {}, script: proofScript(`${pool}.lua`, pool, `DPoP ${bound}`) } });
     } catch (error) {
       throw new Error(`${error.message} (the proofs ran out: raise BENCH_DPOP_POOL above ${POOL})`);
+    } finally {
+      rmSync(pool, { force: true });
     }
-  }
+  };
+  await take(bare); // warm-up
+  await take(bearerTarget);
+  const samples = await pairedSamples(bare, [bearerTarget, dpop], ROUNDS, take);
   server.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
-
-  const bareRps = median(rows.bare.map((r) => r.rps));
-  const row = (label, list) => {
-    const rps = median(list.map((r) => r.rps));
-    return `| ${label} | ${fmt(rps)} | ${fmt(rps / bareRps, 2)} | ${fmt(median(list.map((r) => r.cpuUsPerRequest)), 1)} | ${fmt(median(list.map((r) => r.p99)), 2)} | ${fmt(median(list.map((r) => r.share)), 2)} |`;
-  };
-  const table = [
-    `${CONNECTIONS} connections, ${SECONDS} s × ${ROUNDS} rounds (medians); ${pinned ? 'server on core 0, wrk on core 1' : 'no core pinning'}; proofs ${ALG} (the dpop package), jti records in ${REDIS_URL === undefined ? 'SQLite (the default store)' : 'Redis'}.`,
-    '',
-    '| request | req/s | × bare | server CPU µs/request | p99 ms | core share |',
-    '|---|---|---|---|---|---|',
-    row('bare node:http (same process)', rows.bare),
-    row('Bearer access token through nodeGuard (cached)', rows.bearer),
-    row(`DPoP-bound token + proof through nodeGuard (${ALG})`, rows.dpop),
-  ].join('\n');
-  console.log(table);
-  if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, `${table}\n`);
+  await emitSection({
+    section: 'dpop',
+    title: 'A DPoP-bound request (issue 11)',
+    setup: `${ROUNDS} round(s) × ${SECONDS} s per target, bare sampled before and after every target, \`wrk -t1 -c${CONNECTIONS} --latency\`, ${pinned ? 'server on core 0, wrk on core 1' : 'no core pinning'}; proofs ${ALG} made beforehand by the \`dpop\` package (${POOL} per sample, each sent once), every one verified for real (signature, htm, htu, ath, cnf.jkt), jti records in ${REDIS_URL === undefined ? 'SQLite (the default store)' : 'Redis'}.`,
+    baseline: 'bare node:http',
+    rows: [bare, bearerTarget, dpop].map((t) => ({ id: t.id, label: t.label, ...(t === bare ? { baseline: true } : {}), ...summarize(samples.get(t.id), t === bare) })),
+  });
 }
 
 if (process.argv[2] === 'server') await serve();

@@ -6,8 +6,9 @@
 // the bare proxy's throughput the target would reach on a core of its own. Target for the
 // gateway: >= 0.8.
 //
-// Proxies run on core 0; wrk and the upstream share core 1. Prints a Markdown table; with
-// BENCH_OUT=file also writes it there. BENCH_QUICK=1: one short round, to iterate.
+// Proxies run on core 0; wrk and the upstream share core 1. Alone it prints a Markdown table
+// (BENCH_OUT=file also writes it there); bench/run.mjs runs it with BENCH_JSON=1 for section 5
+// of BENCHMARKS.md. BENCH_QUICK=1: one short round, to iterate.
 // Needs wrk and /usr/sbin/nginx (Debian: apt-get install -y wrk nginx-light).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,12 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { fmt, median, pin, pinned, sample } from './measure.mjs';
+import { emitSection, knobs, pairedSamples, pin, pinned, sample, summarize } from './measure.mjs';
 
-const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
-const SECONDS = Number(process.env.BENCH_SECONDS ?? (QUICK ? 2 : 4));
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS } = knobs();
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const children = [];
 
@@ -88,34 +86,20 @@ try {
   const direct = { id: 'direct', label: 'the upstream alone (no proxy), for scale', ...upstream };
   // Warm up every process (JIT, connection pools, the identity cache).
   for (const t of [bare, ...targets]) await sample({ id: t.id, port: t.port, pid: t.pid, route: { path: t.path, headers: t.headers }, seconds: 1, connections: CONNECTIONS });
-  const results = new Map([bare, ...targets, direct].map((t) => [t.id, { target: t, samples: [], ratios: [] }]));
-  for (let round = 0; round < ROUNDS; round++) {
-    results.get('direct').samples.push(await measure(direct));
-    for (const target of targets) {
-      const before = await measure(bare);
-      const own = await measure(target);
-      const after = await measure(bare);
-      results.get('undici').samples.push(before, after);
-      results.get(target.id).samples.push(own);
-      results.get(target.id).ratios.push((before.cpuUsPerRequest + after.cpuUsPerRequest) / 2 / own.cpuUsPerRequest);
-    }
-  }
-  const rows = [...results.values()].map(({ target, samples, ratios }) => {
-    const cpu = median(samples.map((s) => s.cpuUsPerRequest));
-    const rps = median(samples.map((s) => s.rps));
-    const p99 = median(samples.map((s) => s.p99));
-    const ratio = target.id === 'undici' ? 1 : median(ratios);
-    return `| ${target.label} | ${fmt(cpu, 1)} | ${target.id === 'direct' ? '–' : fmt(ratio, 2)} | ${fmt(rps)} | ${fmt(p99, 2)} |`;
+  const samples = await pairedSamples(bare, targets, ROUNDS, measure);
+  const directSamples = [];
+  for (let round = 0; round < ROUNDS; round++) directSamples.push(await measure(direct));
+  await emitSection({
+    section: 'gateway',
+    title: 'A guarded, proxied GET through the gateway (issue 10)',
+    setup: `GET \`/api/orders\` through a proxy to a small JSON upstream; ${ROUNDS} round(s) × ${SECONDS} s per target, the bare undici proxy sampled before and after every target, \`wrk -t1 -c${CONNECTIONS} --latency\`, ${pinned ? 'every proxy pinned to core 0, wrk and the upstream to core 1' : 'no core pinning'}. The figure is the proxy process's CPU time per request (all its threads); the upstream's own work is not in it.`,
+    baseline: 'bare undici proxy',
+    rows: [
+      { id: bare.id, label: bare.label, baseline: true, ...summarize(samples.get(bare.id), true) },
+      ...targets.map((t) => ({ id: t.id, label: t.label, ...summarize(samples.get(t.id)) })),
+      { id: direct.id, label: direct.label, reference: true, ...summarize(directSamples, true), paired: undefined, note: 'CPU of the upstream, which also serves every proxied request' },
+    ],
   });
-  const table = [
-    `Gateway: GET through a proxy to a small JSON upstream; ${ROUNDS} round(s) of ${SECONDS} s, ${CONNECTIONS} connections, ${pinned ? 'proxy pinned to core 0, wrk and upstream to core 1' : 'no core pinning'}.`,
-    '',
-    '| target | proxy CPU µs / request | ratio to bare undici (paired) | req/s | p99 ms |',
-    '|---|---|---|---|---|',
-    ...rows,
-  ].join('\n');
-  console.log(table);
-  if (process.env.BENCH_OUT) writeFileSync(process.env.BENCH_OUT, `${table}\n`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
 }

@@ -107,3 +107,63 @@ export const median = (xs) => {
 };
 
 export const fmt = (x, digits = 0) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(digits));
+
+/**
+ * Samples every target between two samples of `bare` (the one after a target is the one before
+ * the next), `rounds` times, the targets' order rotated each round. `take(target, round)` returns
+ * one sample(). Returns id → samples; each target's sample has `paired`: the mean CPU µs per
+ * request of its two bare neighbours over its own.
+ */
+export async function pairedSamples(bare, targets, rounds, take) {
+  const samples = new Map([bare, ...targets].map((t) => [t.id, []]));
+  for (let round = 0; round < rounds; round++) {
+    let before = await take(bare, round);
+    samples.get(bare.id).push(before);
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(i + round) % targets.length];
+      const own = await take(target, round);
+      const after = await take(bare, round);
+      samples.get(bare.id).push(after);
+      own.paired = (before.cpuUsPerRequest + after.cpuUsPerRequest) / 2 / own.cpuUsPerRequest;
+      own.round = round;
+      samples.get(target.id).push(own);
+      before = after;
+    }
+  }
+  return samples;
+}
+
+/** Medians of one target's samples; `paired` is 1 for the baseline itself, `range` the paired ratios' spread. */
+export function summarize(samples, isBaseline = false) {
+  const paired = samples.map((x) => x.paired).filter((x) => x !== undefined);
+  return {
+    rps: median(samples.map((x) => x.rps)),
+    p99: median(samples.map((x) => x.p99)),
+    cpuUs: median(samples.map((x) => x.cpuUsPerRequest)),
+    share: median(samples.map((x) => x.share)),
+    paired: isBaseline ? 1 : median(paired),
+    range: paired.length > 1 ? [Math.min(...paired), Math.max(...paired)] : undefined,
+  };
+}
+
+/** The knobs every section reads the same way (BENCH_QUICK=1: one short round, to iterate). */
+export function knobs() {
+  const quick = process.env.BENCH_QUICK === '1';
+  const knob = (name, normal, short) => Number(process.env[name] ?? (quick ? short : normal));
+  return { quick, rounds: knob('BENCH_ROUNDS', 3, 1), seconds: knob('BENCH_SECONDS', 4, 2), connections: knob('BENCH_CONNECTIONS', 32, 32) };
+}
+
+/**
+ * How a section ends: with BENCH_JSON=1 (bench/run.mjs), one JSON line for BENCHMARKS.md;
+ * otherwise its table in Markdown (and in BENCH_OUT when set).
+ */
+export async function emitSection(section) {
+  if (process.env.BENCH_JSON === '1') {
+    process.stdout.write(`${JSON.stringify(section)}\n`);
+    return;
+  }
+  const { sectionTable } = await import('./report.mjs');
+  const text = `${section.setup}\n\n${sectionTable(section)}`;
+  console.log(text);
+  if (process.env.BENCH_OUT) (await import('node:fs')).writeFileSync(process.env.BENCH_OUT, `${text}\n`);
+}

@@ -10,8 +10,9 @@ function goalRow(label, value, goal, { atMost = false, digits = 2, unit = '', wh
   return `| ${label} | ${fmt(value, digits)}${unit} | ${atMost ? '≤' : '≥'} ${goal}${unit} | ${verdict(value, ok)}${!ok && why ? `: ${why}` : ''} |`;
 }
 
-export function goalsTable({ result, relative, tokenCosts, rates, skipped }) {
+export function goalsTable({ result, relative, tokenCosts, rates, skipped, sections }) {
   const paired = (id) => result.get(id)?.paired;
+  if (!result.has('bare')) return `| goal | measured | target | |\n|---|---:|---:|---|\n${sectionGoalRows(sections).join('\n')}`;
   const rows = [
     goalRow('Gatehouse on node:http, HS256, cache hit: paired ratio to bare node:http', paired('node-hs256'), 0.85, { why: 'see "What limits the figures"' }),
     goalRow('Gatehouse on node:http, EdDSA, cache hit: paired ratio to bare node:http', paired('node-eddsa'), 0.85, { why: skipped.get('gatehouse-node:EdDSA') ?? 'see "What limits the figures"' }),
@@ -32,6 +33,7 @@ export function goalsTable({ result, relative, tokenCosts, rates, skipped }) {
   if (cache) {
     rows.push(`| verified-token cache: entries after ${cache.inserted} distinct tokens | ${cache.entries} (≈ ${fmt(cache.bytesPerEntry / 1024, 1)} KB each, ${fmt(cache.totalMB, 1)} MB in all) | bounded, ≤ ${cache.cap} | ${verdict(cache.entries, cache.entries <= cache.cap)} |`);
   }
+  rows.push(...sectionGoalRows(sections));
   return `| goal | measured | target | |\n|---|---:|---:|---|\n${rows.join('\n')}`;
 }
 
@@ -93,4 +95,30 @@ export function ratesTable({ rates }) {
     (r) => `| ${r.what} | ${r.perSecond === undefined ? 'not measured' : fmt(r.perSecond)} | ${r.ratio === undefined ? '–' : `**${fmt(r.ratio, 2)}**${r.bareLabel ? ` of ${r.bareLabel}` : ''}`} | ${r.notes} |`,
   );
   return `| what | per second | ratio to its bare operation, same run | notes |\n|---|---:|---:|---|\n${rows.join('\n')}`;
+}
+
+/** One section run by its own script (gateway, signatures, dpop): its rows, paired with its baseline. */
+export function sectionTable(section) {
+  const row = (r) => {
+    const range = r.range ? ` (${fmt(r.range[0], 2)}–${fmt(r.range[1], 2)})` : '';
+    const ratio = r.reference ? '–' : r.baseline ? '1' : `**${fmt(r.paired, 2)}**${range}`;
+    return `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs, 1)} | ${ratio} | ${fmt((r.share ?? NaN) * 100)} % | ${r.note ?? ''} |`;
+  };
+  return `| target | req/s | p99 ms | server CPU µs per request | paired ratio to ${section.baseline} | core share | |\n|---|---:|---:|---:|---:|---:|---|\n${section.rows.map(row).join('\n')}`;
+}
+
+/**
+ * The goals of the sections run by their own scripts: issue 10's gateway (≥ 0.8 of the bare
+ * undici proxy) and issue 11's DPoP and signed rows (no numeric goal: the ratio is reported).
+ */
+export function sectionGoalRows(sections) {
+  const paired = (name, id) => sections.get(name)?.rows?.find((r) => r.id === id)?.paired;
+  const why = (name) => sections.get(name)?.failed ?? '';
+  const reported = (label, value, name) =>
+    value === undefined ? `| ${label} | not measured | reported | ${why(name)} |` : `| ${label} | ${fmt(value, 2)} | reported (issue 11 sets no figure) | |`;
+  return [
+    goalRow('Gateway: guarded, proxied GET, paired ratio to the bare undici proxy (issue 10)', paired('gateway', 'gatehouse'), 0.8, { why: why('gateway') }),
+    reported('DPoP-bound guarded GET, paired ratio to bare node:http (issue 11)', paired('dpop', 'dpop'), 'dpop'),
+    reported('RFC 9421-signed guarded GET, paired ratio to bare node:http (issue 11)', paired('signatures', 'signed'), 'signatures'),
+  ];
 }

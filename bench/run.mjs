@@ -3,10 +3,15 @@
 // server's CPU time per request as a ratio to those neighbours' (the paired ratio): unlike
 // req/s, that holds when other processes share the machine. Also: what one token check costs
 // (bench/token-costs.mjs), the verified-token cache's memory, and rotations and logins
-// (bench/rates.mjs). Writes BENCHMARKS.md (or BENCH_OUT) and prints the tables.
+// (bench/rates.mjs): the "guard" section. Then the sections that have a script of their own, each
+// run in its own process with BENCH_JSON=1 and measured the same way: the gateway
+// (bench/gateway.mjs), RFC 9421-signed requests (bench/signatures.mjs) and DPoP-bound requests
+// (bench/dpop.mjs). Writes BENCHMARKS.md (or BENCH_OUT) and prints the tables.
 //
 // BENCH_QUICK=1: one short round, to iterate; never a figure to publish.
-// Needs wrk (Debian: apt-get install -y wrk); pins cores with taskset (util-linux) when it is there.
+// BENCH_SECTIONS=guard,gateway,signatures,dpop (the default: all) to run some sections only.
+// Needs wrk and nginx (Debian: apt-get install -y wrk nginx-light); pins cores with taskset
+// (util-linux) when it is there.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { fmt, median, pin, pinned, sample, tokenCycleScript } from './measure.mjs';
-import { goalsTable, httpTable, ratesTable, tokenTable } from './report.mjs';
+import { goalsTable, httpTable, ratesTable, sectionTable, tokenTable } from './report.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const knob = (name, normal, quick) => Number(process.env[name] ?? (QUICK ? quick : normal));
@@ -24,6 +29,13 @@ const SECONDS = knob('BENCH_SECONDS', 4, 2);
 const WARMUP_SECONDS = knob('BENCH_WARMUP_SECONDS', 2, 1);
 const CONNECTIONS = knob('BENCH_CONNECTIONS', 32, 32);
 const RATE_SECONDS = knob('BENCH_RATE_SECONDS', SECONDS, 1);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'guard,gateway,signatures,dpop').split(','));
+/** The sections with a script of their own: name → script and the heading in BENCHMARKS.md. */
+const OWN_SCRIPT_SECTIONS = [
+  { name: 'gateway', script: './gateway.mjs' },
+  { name: 'signatures', script: './signatures.mjs' },
+  { name: 'dpop', script: './dpop.mjs' },
+].filter((s) => SECTIONS.has(s.name));
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const OUT = process.env.BENCH_OUT ?? fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
@@ -52,7 +64,7 @@ const TARGETS = [
   { id: 'hono-jwt', app: 'hono-jwt', route: 'guarded', label: 'Hono + hono/jwt (HS256 bearer)', group: 'peers', framework: 'hono' },
   { id: 'better-auth', app: 'better-auth', route: 'guarded', label: 'Better Auth getSession, SQLite, no cookie cache', group: 'peers', framework: 'node' },
   { id: 'better-auth-cache', app: 'better-auth:cookie-cache', route: 'guarded', label: 'Better Auth getSession, SQLite, cookie cache', group: 'peers', framework: 'node' },
-].filter((t) => ONLY === null || ONLY.has(t.id));
+].filter((t) => SECTIONS.has('guard') && (ONLY === null || ONLY.has(t.id)));
 
 const wrkVersion = (() => {
   try {
@@ -94,8 +106,26 @@ async function preflight(target, app) {
   }
 }
 
+/** Thrown to leave the guard section's measuring when BENCH_SECTIONS leaves it out. */
+class Skip extends Error {}
+
+/**
+ * Runs one section's script in its own process with BENCH_JSON=1 (the knobs pass through the
+ * environment) and reads its last line; a section that fails is reported, not fatal.
+ */
+async function runSection({ name, script }) {
+  const child = spawn(process.execPath, [here(script)], { stdio: ['ignore', 'pipe', 'inherit'], cwd: here('.'), env: { ...process.env, BENCH_JSON: '1' } });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  const [code] = await once(child, 'exit');
+  const last = out.trim().split('\n').at(-1);
+  if (code === 0 && last) return JSON.parse(last);
+  return { section: name, failed: `bench/${script.slice(2)} exited with ${code} (its error is in the bench's output)` };
+}
+
 const scratch = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
 const startedAt = new Date();
+const startedNs = process.hrtime.bigint();
 const loadBefore = loadavg();
 const apps = new Map();
 const skipped = new Map();
@@ -111,18 +141,19 @@ for (const app of new Set([BARE, ...TARGETS].map((t) => t.app))) {
   }
   apps.set(app, started);
 }
-if (!apps.has('bare')) throw new Error(`the baseline did not start: ${skipped.get('bare')}`);
+if (SECTIONS.has('guard') && !apps.has('bare')) throw new Error(`the baseline did not start: ${skipped.get('bare')}`);
 
 const measured = TARGETS.filter((t) => apps.has(t.app));
 /** id → one entry per round: { rps, p99, cpuUsPerRequest, share, waited, paired }. */
-const samples = new Map([BARE, ...measured].map((t) => [t.id, []]));
+const samples = new Map(SECTIONS.has('guard') ? [BARE, ...measured].map((t) => [t.id, []]) : []);
 const take = (t, seconds = SECONDS) => {
   const app = apps.get(t.app);
   return sample({ id: t.id, port: app.port, pid: app.child.pid, route: app.routes[t.route], seconds, connections: CONNECTIONS });
 };
-let tokenCosts;
+let tokenCosts = {};
 let rates;
 try {
+  if (!SECTIONS.has('guard')) throw new Skip();
   for (const t of [BARE, ...measured]) await preflight(t, apps.get(t.app));
   for (const t of [BARE, ...measured]) await take(t, WARMUP_SECONDS);
   for (let round = 0; round < ROUNDS; round++) {
@@ -142,14 +173,25 @@ try {
     }
   }
   process.stderr.write('\n');
+} catch (error) {
+  if (!(error instanceof Skip)) throw error;
 } finally {
   for (const app of apps.values()) app.child.kill();
 }
-({ result: tokenCosts } = await jsonLineOf('./token-costs.mjs', [String(QUICK ? 500 : 2000)], ['--expose-gc']));
-if (tokenCosts.failed) throw new Error(tokenCosts.failed);
-({ result: rates } = await jsonLineOf('./rates.mjs', [String(RATE_SECONDS)]));
-if (rates.failed) throw new Error(rates.failed);
+if (SECTIONS.has('guard')) {
+  ({ result: tokenCosts } = await jsonLineOf('./token-costs.mjs', [String(QUICK ? 500 : 2000)], ['--expose-gc']));
+  if (tokenCosts.failed) throw new Error(tokenCosts.failed);
+  ({ result: rates } = await jsonLineOf('./rates.mjs', [String(RATE_SECONDS)]));
+  if (rates.failed) throw new Error(rates.failed);
+}
 rmSync(scratch, { recursive: true, force: true });
+/** name → what its script printed: { title, setup, baseline, rows } or { failed }. */
+const sections = new Map();
+for (const s of OWN_SCRIPT_SECTIONS) {
+  process.stderr.write(`section ${s.name}…\n`);
+  sections.set(s.name, await runSection(s));
+}
+const minutes = Number(process.hrtime.bigint() - startedNs) / 6e10;
 const loadAfter = loadavg();
 
 /** Medians per target; `paired` is the median of the per-sample paired ratios, `range` their spread. */
@@ -182,7 +224,7 @@ function extraUs(id, baseId) {
   return median(a.rounds.map((x) => x.cpuUsPerRequest - b.rounds.find((y) => y.round === x.round)?.cpuUsPerRequest));
 }
 
-const allShares = [...samples.values()].flat().map((x) => x.share);
+const allShares = [...[...samples.values()].flat().map((x) => x.share), ...[...sections.values()].flatMap((s) => (s.rows ?? []).map((r) => r.share))];
 const coreShare = median(allShares);
 const busy = coreShare !== undefined ? coreShare < 0.9 : loadBefore[0] > 0.5;
 const version = (name) => {
@@ -193,37 +235,45 @@ const version = (name) => {
   }
   return '?';
 };
-const knobs = { BENCH_ROUNDS: ROUNDS, BENCH_SECONDS: SECONDS, BENCH_WARMUP_SECONDS: WARMUP_SECONDS, BENCH_CONNECTIONS: CONNECTIONS, BENCH_RATE_SECONDS: RATE_SECONDS, ...(ONLY ? { BENCH_ONLY: [...ONLY].join(',') } : {}) };
+const knobs = { ...(process.env.BENCH_SECTIONS ? { BENCH_SECTIONS: [...SECTIONS].join(',') } : {}), BENCH_ROUNDS: ROUNDS, BENCH_SECONDS: SECONDS, BENCH_WARMUP_SECONDS: WARMUP_SECONDS, BENCH_CONNECTIONS: CONNECTIONS, BENCH_RATE_SECONDS: RATE_SECONDS, ...(ONLY ? { BENCH_ONLY: [...ONLY].join(',') } : {}) };
 const command = `${QUICK ? 'BENCH_QUICK=1 ' : ''}${Object.entries(knobs).map(([k, v]) => `${k}=${v}`).join(' ')} npm run bench`;
-const context = { targets: [BARE, ...TARGETS], result, skipped, relative, extraUs, tokenCosts, rates, busy };
+const context = { targets: [BARE, ...TARGETS], result, skipped, relative, extraUs, tokenCosts, rates, busy, sections };
 
-const tables = `Run ${startedAt.toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${wrkVersion.replace(/ \[.*$/, '')}.
+const guard = SECTIONS.has('guard');
+const numbered = [
+  ...(guard
+    ? [
+        ['A GET `/me`-style protected route, and the peers', httpTable(context)],
+        ['One token check, and the verified-token cache', tokenTable(context)],
+        ['Refresh rotations and logins (session service, no HTTP)', ratesTable(context)],
+      ]
+    : []),
+  ...OWN_SCRIPT_SECTIONS.map(({ name }) => {
+    const s = sections.get(name);
+    const title = s.title ?? { gateway: 'A guarded, proxied GET through the gateway (issue 10)', signatures: 'An RFC 9421-signed request (issue 11)', dpop: 'A DPoP-bound request (issue 11)' }[name];
+    return [title, s.failed ? `Not measured: ${s.failed}.` : `${s.setup}\n\n${sectionTable(s)}`];
+  }),
+];
+
+const tables = `Command: \`${command}\` — took ${fmt(minutes, 1)} minutes.
+
+Run ${startedAt.toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${wrkVersion.replace(/ \[.*$/, '')}.
 Load average before / after: ${loadBefore.map((x) => x.toFixed(2)).join(' ')} / ${loadAfter.map((x) => x.toFixed(2)).join(' ')}. The servers had ${fmt((coreShare ?? NaN) * 100)} % of their core during the samples (median).${QUICK ? '\n\n**Quick mode (BENCH_QUICK=1): one short round, for iterating. Not a result.**' : ''}${busy ? `
 
-**The machine was busy: the servers had only ${fmt((coreShare ?? NaN) * 100)} % of their core (other processes shared it), so req/s and p99 here say little. The CPU time per request and the paired ratios still hold (each sample is compared with bare samples taken just before and after it).**` : ''}
+**The machine was busy: the servers had only ${fmt((coreShare ?? NaN) * 100)} % of their core (other processes shared it), so req/s and p99 here say little. The CPU time per request and the paired ratios still hold (each sample is compared with baseline samples taken just before and after it).**` : ''}
 
-Command: \`${command}\` — ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} × ${SECONDS} s per target after a ${WARMUP_SECONDS} s warm-up, bare node:http sampled before and after every target, \`wrk -t1 -c${CONNECTIONS} --latency\`${pinned ? ' pinned with `taskset -c 1`, every app pinned to core 0' : ' (no pinning: one core or no taskset)'}, medians. Every app is checked first: 200 with the user, and for guarded routes 401 without credentials.
+Sections: ${[...SECTIONS].join(', ')}. ${ROUNDS} round${ROUNDS === 1 ? '' : 's'} × ${SECONDS} s per target${guard ? ` after a ${WARMUP_SECONDS} s warm-up` : ''}, each section's baseline sampled before and after every target, \`wrk -t1 -c${CONNECTIONS} --latency\`${pinned ? ' pinned with `taskset -c 1`, every server pinned to core 0' : ' (no pinning: one core or no taskset)'}, medians.${guard ? ' Every app of section 2 is checked first: 200 with the user, and for guarded routes 401 without credentials.' : ''}
 
-Versions: @gatehouse/server ${version('@gatehouse/server')}, fast-jwt ${version('fast-jwt')}, jose ${version('jose')}, express ${version('express')}, fastify ${version('fastify')}, hono ${version('hono')}, @hono/node-server ${version('@hono/node-server')}, express-jwt ${version('express-jwt')}, @fastify/jwt ${version('@fastify/jwt')}, better-auth ${version('better-auth')}, better-sqlite3 ${version('better-sqlite3')}.
+Versions: @gatehouse/server ${version('@gatehouse/server')}, fast-jwt ${version('fast-jwt')}, jose ${version('jose')}, undici ${version('undici')}, dpop ${version('dpop')}, express ${version('express')}, fastify ${version('fastify')}, hono ${version('hono')}, @hono/node-server ${version('@hono/node-server')}, express-jwt ${version('express-jwt')}, @fastify/jwt ${version('@fastify/jwt')}, better-auth ${version('better-auth')}, better-sqlite3 ${version('better-sqlite3')}.
 
-### 1. Goals (issue 12)
+### 1. Goals (issues 12, 10 and 11)
 
 ${goalsTable(context)}
 
-### 2. A GET \`/me\`-style protected route, and the peers
-
-${httpTable(context)}
-
-### 3. One token check, and the verified-token cache
-
-${tokenTable(context)}
-
-### 4. Refresh rotations and logins (session service, no HTTP)
-
-${ratesTable(context)}
+${numbered.map(([title, body], i) => `### ${i + 2}. ${title}\n\n${body}`).join('\n\n')}
 `;
 
 const doc = readFileSync(here('./benchmarks-template.md'), 'utf8').replace('<!-- RESULTS -->', tables.trim());
 writeFileSync(OUT, doc);
 console.log(tables);
-console.error(`wrote ${OUT}`);
+console.error(`wrote ${OUT} in ${fmt(minutes, 1)} minutes`);

@@ -1,28 +1,28 @@
-// `node bench/signatures.mjs`: an RFC 9421-signed request through nodeSignatureGuard next to bare
-// node:http, in the same run, on the same server process (pinned to core 0; wrk on core 1).
-// Every signed request carries its own nonce (a replayed one would be refused), so the requests
-// are signed beforehand, one file per wrk thread, and a wrk Lua script sends each exactly once.
-// The nonce goes through Gatehouse's real consume-once record (SQLite here, as by default).
-// Loopback only; bounded in time (rounds × 2 × seconds). Prints a Markdown table.
+// `node bench/signatures.mjs` (`npm run bench:signatures`): an RFC 9421-signed request through
+// nodeSignatureGuard next to bare node:http, in the same run, on the same server process (pinned
+// to core 0; wrk on core 1). Every signed request carries its own nonce (a replayed one would be
+// refused), so the requests are signed beforehand, a fresh file per sample, and a wrk Lua script
+// sends each exactly once. The nonce goes through Gatehouse's real consume-once record (SQLite
+// here, as by default). The figure is the server's CPU time per request, each signed sample
+// paired with bare samples taken just before and after it (bench/measure.mjs). Alone it prints a
+// Markdown table; bench/run.mjs runs it with BENCH_JSON=1 for section 6 of BENCHMARKS.md.
 //
-// Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_THREADS (2),
-// BENCH_SIGNED_POOL (requests signed per thread per round; default 150000), BENCH_ALG (hmac-sha256 | ed25519),
+// Knobs: BENCH_QUICK=1 (one short round), BENCH_ROUNDS (3), BENCH_SECONDS (4), BENCH_CONNECTIONS (32),
+// BENCH_SIGNED_POOL (requests signed per sample; default 80000, quick 20000), BENCH_ALG (hmac-sha256 | ed25519),
 // BENCH_REDIS_URL (nonces in that Redis, SET NX PX, instead of the SQLite store; a key prefix of its own).
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { emitSection, knobs, pairedSamples, pin, pinned, sample, summarize } from './measure.mjs';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const THREADS = Number(process.env.BENCH_THREADS ?? 2);
-const POOL = Number(process.env.BENCH_SIGNED_POOL ?? 150_000);
+const { quick: QUICK, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS } = knobs();
+const POOL = Number(process.env.BENCH_SIGNED_POOL ?? (QUICK ? 20_000 : 80_000));
 const ALG = process.env.BENCH_ALG ?? 'hmac-sha256';
 const KEYID = 'bench-client';
 const REDIS_URL = process.env.BENCH_REDIS_URL;
@@ -95,34 +95,23 @@ async function signPool(file, count, signingKey, origin, signRequest) {
   await once(out, 'finish');
 }
 
-/** wrk script: each thread sends the lines of its own file once each, then marks the rest as "exhausted". */
-const LUA = `
-local counter = 0
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-end
-function init(args)
-  lines = {}
-  for line in io.lines(args[1] .. id) do lines[#lines + 1] = line end
-  index = 0
-end
-function request()
+/** wrk script: sends each line of `file` once; past the end, a path that 404s (sample() then fails, naming the knob). */
+function signedScript(path, file) {
+  writeFileSync(
+    path,
+    `local lines = {}
+for line in io.lines(${JSON.stringify(file)}) do lines[#lines + 1] = line end
+local index = 0
+request = function()
   index = index + 1
   local line = lines[index]
   if line == nil then return wrk.format("GET", "/exhausted") end
   local tab = line:find("\\t", 1, true)
   return wrk.format("GET", "/signed", { ["Signature-Input"] = line:sub(1, tab - 1), ["Signature"] = line:sub(tab + 1) })
 end
-`;
-
-function parseWrk(text) {
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(text)?.[1] ?? 0);
-  const total = Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN);
-  const p50 = /50%\s+([\d.]+\w+)/.exec(text)?.[1] ?? '?';
-  const p99 = /99%\s+([\d.]+\w+)/.exec(text)?.[1] ?? '?';
-  return { rps, non2xx, total, p50, p99 };
+`,
+  );
+  return path;
 }
 
 async function measure() {
@@ -144,50 +133,48 @@ async function measure() {
     signingKey = hmacSignatureKey(KEYID, secret);
   }
 
-  const pinned = cpus().length >= 2 && need('taskset', ['-V'], '') !== '';
-  const pin = (core, cmd, args) => (pinned ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]);
   const [cmd, args] = pin(0, process.execPath, [fileURLToPath(import.meta.url), 'server', JSON.stringify(configKey), origin]);
   const server = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   // However this run ends, the server process goes with it.
   process.on('exit', () => server.kill('SIGKILL'));
   await once(createInterface({ input: server.stdout }), 'line');
 
-  const script = join(work, 'signed.lua');
-  writeFileSync(script, LUA);
-  const wrk = (path, extra, scriptArgs = []) => {
-    const [wcmd, wargs] = pin(1, 'wrk', ['-t', String(THREADS), '-c', String(CONNECTIONS), '-d', `${SECONDS}s`, '--latency', ...extra, `${origin}${path}`, ...scriptArgs]);
-    return parseWrk(execFileSync(wcmd, wargs, { encoding: 'utf8' }));
-  };
-
-  // Warm-up, and a check that the signed route really verifies (and that a replay would not).
+  // A check that the signed route really verifies (and that a replay would not).
   const probe = signRequest({ method: 'GET', url: `${origin}/signed` }, { key: signingKey });
   const first = await fetch(`${origin}/signed`, { headers: probe });
   const again = await fetch(`${origin}/signed`, { headers: probe });
   if (first.status !== 200 || again.status !== 401) throw new Error(`preflight failed: ${first.status} then ${again.status}`);
-  wrk('/open', []);
 
-  const rows = { bare: [], signed: [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    const prefix = join(work, `pool-${round}-`);
-    for (let t = 0; t < THREADS; t++) await signPool(`${prefix}${t}`, POOL, signingKey, origin, signRequest);
-    rows.bare.push(wrk('/open', []));
-    const signed = wrk('/signed', ['-s', script], ['--', prefix]);
-    rows.signed.push(signed);
-    if (signed.non2xx > 0) console.error(`round ${round + 1}: ${signed.non2xx} signed requests were not 200 (a pool too small shows as /exhausted 404s)`);
-  }
+  const common = { port, pid: server.pid, seconds: SECONDS, connections: CONNECTIONS };
+  const bare = { id: 'bare', label: 'bare node:http (same process; baseline)' };
+  const signed = { id: 'signed', label: `RFC 9421-signed GET through nodeSignatureGuard (${ALG}, nonce recorded)` };
+  let pools = 0;
+  const take = async (target) => {
+    if (target === bare) return sample({ ...common, id: 'bare', route: { path: '/open', headers: {} } });
+    const pool = join(work, `pool-${pools++}`);
+    await signPool(pool, POOL, signingKey, origin, signRequest);
+    try {
+      return await sample({ ...common, id: 'signed', route: { path: '/signed', headers: {}, script: signedScript(`${pool}.lua`, pool) } });
+    } catch (error) {
+      throw new Error(`${error.message} (the signed requests ran out: raise BENCH_SIGNED_POOL above ${POOL})`);
+    } finally {
+      rmSync(pool, { force: true });
+    }
+  };
+  await take(bare); // warm-up
+  const samples = await pairedSamples(bare, [signed], ROUNDS, take);
   server.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
-
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const bare = median(rows.bare.map((r) => r.rps));
-  const signed = median(rows.signed.map((r) => r.rps));
-  const line = (label, r, rps) => `| ${label} | ${Math.round(rps).toLocaleString('en')} | ${(rps / bare).toFixed(2)} | ${r.p50} | ${r.p99} | ${r.non2xx} |`;
-  const pick = (list, rps) => list.find((r) => r.rps === rps) ?? list[0];
-  console.log(`wrk ${wrkVersion}; ${THREADS} threads, ${CONNECTIONS} connections, ${SECONDS} s × ${ROUNDS} rounds (median); ${pinned ? 'server on core 0, wrk on core 1' : 'no core pinning'}; ${ALG}, nonces in ${REDIS_URL === undefined ? 'SQLite (the default store)' : 'Redis'}.\n`);
-  console.log('| request | req/s | × bare | p50 | p99 | non-2xx |');
-  console.log('|---|---|---|---|---|---|');
-  console.log(line('bare node:http (same process)', pick(rows.bare, bare), bare));
-  console.log(line(`RFC 9421-signed GET through nodeSignatureGuard (${ALG})`, pick(rows.signed, signed), signed));
+  await emitSection({
+    section: 'signatures',
+    title: 'An RFC 9421-signed request (issue 11)',
+    setup: `${ROUNDS} round(s) × ${SECONDS} s per target, bare sampled before and after the signed target, \`${wrkVersion.replace(/ \[.*$/, '')} -t1 -c${CONNECTIONS} --latency\`, ${pinned ? 'server on core 0, wrk on core 1' : 'no core pinning'}; ${ALG}, every request signed beforehand with its own nonce (${POOL} per sample) and sent once, nonces recorded in ${REDIS_URL === undefined ? 'SQLite (the default store)' : 'Redis'}.`,
+    baseline: 'bare node:http',
+    rows: [
+      { id: bare.id, label: bare.label, baseline: true, ...summarize(samples.get(bare.id), true) },
+      { id: signed.id, label: signed.label, ...summarize(samples.get(signed.id)) },
+    ],
+  });
 }
 
 if (process.argv[2] === 'server') await serve();
