@@ -101,7 +101,7 @@ export function ratesTable({ rates }) {
 export function sectionTable(section) {
   const row = (r) => {
     const range = r.range ? ` (${fmt(r.range[0], 2)}–${fmt(r.range[1], 2)})` : '';
-    const ratio = r.reference ? '–' : r.baseline ? '1' : `**${fmt(r.paired, 2)}**${range}`;
+    const ratio = r.reference ? '–' : r.baseline ? '**1.00**' : `**${fmt(r.paired, 2)}**${range}`;
     return `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs, 1)} | ${ratio} | ${fmt((r.share ?? NaN) * 100)} % | ${r.note ?? ''} |`;
   };
   return `| target | req/s | p99 ms | server CPU µs per request | paired ratio to ${section.baseline} | core share | |\n|---|---:|---:|---:|---:|---:|---|\n${section.rows.map(row).join('\n')}`;

@@ -115,7 +115,7 @@ end
 }
 
 async function measure() {
-  const wrkVersion = need('wrk', ['-v'], 'install it with `apt-get install -y wrk` (Debian/Ubuntu).').split('\n')[0].trim();
+  need('wrk', ['-v'], 'install it with `apt-get install -y wrk` (Debian/Ubuntu).');
   const { hmacSignatureKey, ed25519SigningKey, signRequest } = await import('@gatehouse/server');
   const work = mkdtempSync(join(tmpdir(), 'gatehouse-bench-wrk-'));
   const port = await freePort();
@@ -168,7 +168,7 @@ async function measure() {
   await emitSection({
     section: 'signatures',
     title: 'An RFC 9421-signed request (issue 11)',
-    setup: `${ROUNDS} round(s) × ${SECONDS} s per target, bare sampled before and after the signed target, \`${wrkVersion.replace(/ \[.*$/, '')} -t1 -c${CONNECTIONS} --latency\`, ${pinned ? 'server on core 0, wrk on core 1' : 'no core pinning'}; ${ALG}, every request signed beforehand with its own nonce (${POOL} per sample) and sent once, nonces recorded in ${REDIS_URL === undefined ? 'SQLite (the default store)' : 'Redis'}.`,
+    setup: `${ROUNDS} round(s) × ${SECONDS} s per target, bare sampled before and after the signed target, \`wrk -t1 -c${CONNECTIONS} --latency\`, ${pinned ? 'server on core 0, wrk on core 1' : 'no core pinning'}; ${ALG}, every request signed beforehand with its own nonce (${POOL} per sample) and sent once, nonces recorded in ${REDIS_URL === undefined ? 'SQLite (the default store)' : 'Redis'}.`,
     baseline: 'bare node:http',
     rows: [
       { id: bare.id, label: bare.label, baseline: true, ...summarize(samples.get(bare.id), true) },
