@@ -55,7 +55,9 @@ describe('gatehouse client', () => {
     expect(client).toMatchObject({ type: 'machine', scopes: ['reports:read'], jwks: null });
     expect(client?.secretHash).not.toContain(shown.secret);
     expect(clientSecretMatches(client!, shown.secret)).toBe(true);
-    expect(clientSecretMatches(client!, `${shown.secret.slice(0, -1)}A`)).toBe(false);
+    // Another last character (never the same one, which would leave the secret unchanged).
+    const other = shown.secret.endsWith('A') ? 'B' : 'A';
+    expect(clientSecretMatches(client!, `${shown.secret.slice(0, -1)}${other}`)).toBe(false);
     // list never shows it
     const listed = await run(['client', 'list', '--json']);
     expect(listed.stdout).not.toContain(shown.secret);
