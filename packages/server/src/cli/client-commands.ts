@@ -88,21 +88,13 @@ export const clientRemove: Command = {
     const id = exactlyOne(operands, 'client id');
     const ended = await withGatehouse(values, io, async (g) => {
       const at = g.clock.now();
-      // Its tokens are revoked with it, on every instance (the store's event; the Redis feed when there is one).
-      const sessions = await g.store.deleteClient(id, at);
-      if (sessions === null) throw new CLIFailure(`no client ${id}`);
+      // One transaction removes the client, ends its sessions and writes the audit event; other
+      // instances learn of it from the store's revocation events (the Redis feed when there is one).
+      const ended = await g.store.deleteClient(id, at);
+      if (ended === null) throw new CLIFailure(`no client ${id}`);
       g.revocations.markUserChanged(clientRevocationSubject(id), clientRemovalVersion(at), at);
-      await g.store.appendAudit({ at: g.clock.now(), type: 'oauth_client_removed', detail: { client: id, sessionsEnded: sessions.length } });
-      const revoked: string[] = [];
-      for (const sessionId of sessions) {
-        try {
-          await g.auth.adminRevokeSession(sessionId);
-          revoked.push(sessionId);
-        } catch (error) {
-          if (!isGatehouseError(error, 'SESSION_NOT_FOUND')) throw error;
-        }
-      }
-      return revoked;
+      for (const sessionId of ended) g.revocations.revokeSession(sessionId, at);
+      return ended;
     });
     print(io, values, { removed: id, revoked: ended }, `Removed client ${id}; ended ${ended.length} session(s).`);
     return 0;

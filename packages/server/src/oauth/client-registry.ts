@@ -182,7 +182,6 @@ export async function registerClient(store: Store, clock: Clock, input: NewClien
     jwks,
     createdAt: clock.now(),
   };
-  const created = await store.createClient(client);
-  await store.appendAudit({ at: created.createdAt, type: 'oauth_client_added', detail: { client: created.id, type: created.type } });
-  return { client: created, secret };
+  // The store writes the client's audit event in the same transaction.
+  return { client: await store.createClient(client), secret };
 }

@@ -55,17 +55,23 @@ export function clientRemovalVersion(at: number): number {
 }
 
 export interface OAuthClientStore {
-  /** Registers a client. Rejects with `CLIENT_ID_TAKEN` (changing nothing) when the id exists. */
+  /**
+   * Registers a client and, in the same transaction, writes its
+   * `oauth_client_added` audit event. Rejects with `CLIENT_ID_TAKEN`
+   * (changing nothing) when the id exists.
+   */
   createClient(client: OAuthClientRecord): Promise<OAuthClientRecord>;
   findClient(id: string): Promise<OAuthClientRecord | null>;
   /** Every client, by id. */
   listClients(): Promise<OAuthClientRecord[]>;
   /**
    * Removes a client and its grants, and in the same transaction appends a
-   * revocation event of kind `user` for `client:<id>` at `at`, so every
-   * instance refuses the client's tokens issued before then. Returns the ids
-   * of the sessions it had been granted (for the caller to revoke), or null
-   * for an unknown id (nothing is appended).
+   * revocation event of kind `user` for `client:<id>` at `at` (so every
+   * instance refuses the client's tokens issued before then), ends every
+   * session it had been granted (reason `admin`, one revocation event each)
+   * and writes its `oauth_client_removed` audit event. Returns the ids of the
+   * sessions it ended, in the order they were granted, or null for an
+   * unknown id (nothing is changed).
    */
   deleteClient(id: string, at: number): Promise<string[] | null>;
   /** Records the grant of a session just opened for a client. */

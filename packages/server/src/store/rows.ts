@@ -9,6 +9,7 @@ import type {
   AuditNote,
   NewPartner,
   NewPartnerKey,
+  OAuthClientRecord,
   RevocationEvent,
   RevokeReason,
   SessionRecord,
@@ -146,6 +147,16 @@ export function partnerAdded(partner: NewPartner, keys: readonly NewPartnerKey[]
     type: 'partner_added',
     detail: { partnerId: partner.id, origins: partner.origins.join(' '), scopes: partner.scopes.join(' '), keyIds: keys.map((k) => `${k.kind}:${k.id}`).join(' ') },
   };
+}
+
+/** The audit event of an OAuth client's registration (id and type: never its secret hash or keys), written with it. */
+export function clientAdded(client: OAuthClientRecord): AuditEvent {
+  return { at: client.createdAt, type: 'oauth_client_added', detail: { client: client.id, type: client.type } };
+}
+
+/** The audit event of an OAuth client's removal, with how many of its sessions it ended, written with it. */
+export function clientRemoved(clientId: string, sessionsEnded: number, at: number): AuditEvent {
+  return { at, type: 'oauth_client_removed', detail: { client: clientId, sessionsEnded } };
 }
 
 /** The audit event of a partner key's rotation, written with it. */

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditNote, NewSession, RotateRefreshTokenInput, Store } from '../../src/store/store.js';
+import type { AuditNote, NewSession, OAuthClientRecord, RotateRefreshTokenInput, Store } from '../../src/store/store.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -51,6 +51,17 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
     const newSession = (userId: string): NewSession => ({ id: randomUUID(), userId, createdAt: T0 + 5, idleExpiresAt: T0 + IDLE, absoluteExpiresAt: T0 + 60 * MIN, userAgent: 'ua', ip: '192.0.2.9' });
     const openSession = (session: NewSession, over: { passwordHash?: string; refreshTokenHash?: string } = {}) =>
       store.openSession({ session, refreshTokenHash: over.refreshTokenHash ?? `rt-${randomUUID()}`, audit: note('login_succeeded', { method: 'password' }), ...(over.passwordHash === undefined ? {} : { passwordHash: over.passwordHash }) });
+    const nativeClient = (): OAuthClientRecord => ({ id: `app-${randomUUID()}`, type: 'native', redirectURIs: ['com.example.app:/cb'], scopes: [], secretHash: null, jwks: null, createdAt: T0 });
+    /** A native client with one live and one already-ended granted session. */
+    const clientWithSessions = async () => {
+      const client = await store.createClient(nativeClient());
+      const { user, session: live } = await userWithSession();
+      const { session: ended } = await userWithSession();
+      await store.recordGrant({ sessionId: live.id, clientId: client.id, scope: '', codeId: `c-${randomUUID()}`, createdAt: T0, jkt: null });
+      await store.recordGrant({ sessionId: ended.id, clientId: client.id, scope: '', codeId: `c-${randomUUID()}`, createdAt: T0 + 1, jkt: null });
+      await store.revokeSession(ended.id, 'logout', T0 + 2);
+      return { client, user, live, ended };
+    };
     /** Runs `fn` while audit inserts fail; it must reject. */
     const whileAuditRefused = async (fn: () => Promise<unknown>) => {
       const allow = await refuseAuditWrites();
@@ -151,6 +162,18 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
         expect(await store.listAudit({ type: 'roles_changed' })).toMatchObject([{ ...ACTOR, detail: { from: 'user', to: 'user admin' } }]);
       });
 
+      it('createClient writes oauth_client_added; deleteClient ends the live granted sessions and writes oauth_client_removed', async () => {
+        const { client, user, live } = await clientWithSessions();
+        expect(await store.listAudit({ type: 'oauth_client_added' })).toMatchObject([{ at: T0, detail: { client: client.id, type: 'native' } }]);
+        expect(await store.deleteClient(client.id, T0 + 5)).toEqual([live.id]);
+        expect(await store.findSession(live.id)).toMatchObject({ revokedAt: T0 + 5, revokeReason: 'admin' });
+        expect(await store.listAudit({ type: 'oauth_client_removed' })).toMatchObject([{ at: T0 + 5, detail: { client: client.id, sessionsEnded: 1 } }]);
+        expect((await store.listRevocations(0, 0)).filter((e) => e.at === T0 + 5)).toEqual([
+          expect.objectContaining({ kind: 'user', userId: `client:${client.id}` }),
+          expect.objectContaining({ kind: 'session', sessionId: live.id, userId: user.id }),
+        ]);
+      });
+
       it('an operation that fails writes no note', async () => {
         expect(await store.changePassword('nobody', 'h', T0, note('password_changed')).catch(() => 'rejected')).toBe('rejected');
         await store.createUser({ id: 'dup', username: 'dup', passwordHash: 'h', roles: [], createdAt: T0 });
@@ -195,6 +218,22 @@ export function describeAuditContract(name: string, openStore: () => Promise<Aud
         await whileAuditRefused(() => store.revokeUserSessions(user.id, 'revoked_all', T0 + 1, note('sessions_revoked_all')));
         expect((await store.findSession(session.id))?.revokedAt).toBeNull();
         expect(await store.listRevocations(0, 0)).toEqual([]);
+      });
+
+      it('createClient: no client exists', async () => {
+        const client = nativeClient();
+        await whileAuditRefused(() => store.createClient(client));
+        expect(await store.findClient(client.id)).toBeNull();
+      });
+
+      it('deleteClient: the client, its grants and its sessions stay, no revocation event', async () => {
+        const { client, live } = await clientWithSessions();
+        const before = await store.listRevocations(0, 0);
+        await whileAuditRefused(() => store.deleteClient(client.id, T0 + 5));
+        expect(await store.findClient(client.id)).toEqual(client);
+        expect(await store.findGrant(live.id)).toMatchObject({ clientId: client.id });
+        expect((await store.findSession(live.id))?.revokedAt).toBeNull();
+        expect(await store.listRevocations(0, 0)).toEqual(before);
       });
 
       it('changePassword, disableUser, changeRoles, enableUser and createUser: the user is as before', async () => {

@@ -1,8 +1,10 @@
 /** OAuth clients and their grants on PostgreSQL. */
 import { GatehouseError } from '../../core/errors.js';
 import { clientRemovalVersion, clientRevocationSubject, type OAuthClientRecord, type OAuthClientStore, type OAuthGrantRecord } from '../oauth-client-store.js';
+import { clientAdded, clientRemoved } from '../rows.js';
+import { insertAudit } from './audit.js';
 import type { PostgresConnection } from './connection.js';
-import { appendUserRevocation } from './revocations.js';
+import { appendRevocations, appendUserRevocation } from './revocations.js';
 import { mapFirst, sqlState } from './rows.js';
 
 interface ClientRow {
@@ -48,7 +50,7 @@ export class PostgresOAuthClients implements OAuthClientStore {
   }
 
   async createClient(client: OAuthClientRecord): Promise<OAuthClientRecord> {
-    return this.#db.one(async (run) => {
+    return this.#db.transaction(async (run) => {
       try {
         await run(
           'INSERT INTO oauth_clients (id, type, redirect_uris, scopes, secret_hash, jwks, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
@@ -58,6 +60,7 @@ export class PostgresOAuthClients implements OAuthClientStore {
         if (sqlState(error) === '23505') throw new GatehouseError('CLIENT_ID_TAKEN', { cause: error });
         throw error;
       }
+      await insertAudit(run, clientAdded(client));
       return client;
     });
   }
@@ -78,7 +81,19 @@ export class PostgresOAuthClients implements OAuthClientStore {
       const { rowCount } = await run('DELETE FROM oauth_clients WHERE id = $1', [id]);
       if ((rowCount ?? 0) === 0) return null;
       await appendUserRevocation(run, clientRevocationSubject(id), clientRemovalVersion(at), at);
-      return rows.map((r) => r.session_id);
+      const ended: string[] = [];
+      for (const { session_id: sessionId } of rows) {
+        const revoked = await run<{ user_id: string }>(
+          "UPDATE sessions SET revoked_at = $1, revoke_reason = 'admin' WHERE id = $2 AND revoked_at IS NULL RETURNING user_id",
+          [at, sessionId],
+        );
+        const row = revoked.rows[0];
+        if (row === undefined) continue; // already ended
+        await appendRevocations(run, 'session', [sessionId], row.user_id, at);
+        ended.push(sessionId);
+      }
+      await insertAudit(run, clientRemoved(id, ended.length, at));
+      return ended;
     });
   }
 

@@ -1,6 +1,8 @@
 /** OAuth clients and their grants on SQLite. */
 import { GatehouseError } from '../../core/errors.js';
 import { clientRemovalVersion, clientRevocationSubject, type OAuthClientRecord, type OAuthClientStore, type OAuthGrantRecord } from '../oauth-client-store.js';
+import { clientAdded, clientRemoved } from '../rows.js';
+import type { SQLiteAudit } from './audit.js';
 import type { SQLiteDatabase } from './database.js';
 import type { SQLiteRevocations } from './revocations.js';
 import { sqliteCode } from './rows.js';
@@ -43,11 +45,13 @@ function toGrant(row: GrantRow): OAuthGrantRecord {
 export class SQLiteOAuthClients implements OAuthClientStore {
   readonly #db: SQLiteDatabase;
   readonly #revocations: SQLiteRevocations;
+  readonly #audit: SQLiteAudit;
   readonly #q;
 
-  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations) {
+  constructor(db: SQLiteDatabase, revocations: SQLiteRevocations, audit: SQLiteAudit) {
     this.#db = db;
     this.#revocations = revocations;
+    this.#audit = audit;
     this.#q = {
       insert: db.prepare<[string, string, string, string, string | null, string | null, number]>(
         'INSERT INTO oauth_clients (id, type, redirect_uris, scopes, secret_hash, jwks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -56,6 +60,9 @@ export class SQLiteOAuthClients implements OAuthClientStore {
       list: db.prepare<[], ClientRow>('SELECT * FROM oauth_clients ORDER BY id'),
       sessionsOf: db.prepare<[string], { session_id: string }>('SELECT session_id FROM oauth_grants WHERE client_id = ? ORDER BY created_at'),
       delete: db.prepare<[string]>('DELETE FROM oauth_clients WHERE id = ?'),
+      endSession: db.prepare<[number, string], { user_id: string }>(
+        "UPDATE sessions SET revoked_at = ?, revoke_reason = 'admin' WHERE id = ? AND revoked_at IS NULL RETURNING user_id",
+      ),
       insertGrant: db.prepare<[string, string, string, string, number, string | null]>(
         'INSERT INTO oauth_grants (session_id, client_id, scope, code_id, created_at, dpop_jkt) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -65,13 +72,14 @@ export class SQLiteOAuthClients implements OAuthClientStore {
   }
 
   async createClient(client: OAuthClientRecord): Promise<OAuthClientRecord> {
-    return this.#db.run(() => {
+    return this.#db.write(() => {
       try {
         this.#q.insert.run(client.id, client.type, JSON.stringify(client.redirectURIs), JSON.stringify(client.scopes), client.secretHash, client.jwks, client.createdAt);
       } catch (error) {
         if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new GatehouseError('CLIENT_ID_TAKEN', { cause: error });
         throw error;
       }
+      this.#audit.insert(clientAdded(client));
       return client;
     });
   }
@@ -89,11 +97,19 @@ export class SQLiteOAuthClients implements OAuthClientStore {
 
   async deleteClient(id: string, at: number): Promise<string[] | null> {
     return this.#db.write(() => {
-      const sessions = this.#q.sessionsOf.all(id).map((r) => r.session_id);
+      const granted = this.#q.sessionsOf.all(id).map((r) => r.session_id);
       // The grants go with the client (ON DELETE CASCADE).
       if (this.#q.delete.run(id).changes === 0) return null;
       this.#revocations.appendUser(clientRevocationSubject(id), clientRemovalVersion(at), at);
-      return sessions;
+      const ended: string[] = [];
+      for (const sessionId of granted) {
+        const row = this.#q.endSession.get(at, sessionId);
+        if (row === undefined) continue; // already ended
+        this.#revocations.append('session', sessionId, row.user_id, at);
+        ended.push(sessionId);
+      }
+      this.#audit.insert(clientRemoved(id, ended.length, at));
+      return ended;
     });
   }
 

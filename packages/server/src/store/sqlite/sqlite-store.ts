@@ -81,7 +81,7 @@ export class SQLiteStore implements Store {
     this.#keys = new SQLiteSigningKeys(this.#db);
     this.#identities = new SQLiteIdentities(this.#db, this.#audit);
     this.#providerSessions = new SQLiteProviderSessions(this.#db, this.#revocations, this.#audit);
-    this.#oauthClients = new SQLiteOAuthClients(this.#db, this.#revocations);
+    this.#oauthClients = new SQLiteOAuthClients(this.#db, this.#revocations, this.#audit);
     this.#partners = new SQLitePartners(this.#db, this.#audit);
     this.#consumed = new SQLiteConsumedValues(this.#db);
     this.#housekeeping = new SQLiteHousekeeping(this.#db, this.#consumed);
