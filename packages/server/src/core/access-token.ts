@@ -1,50 +1,19 @@
 import { KeyObject, randomBytes } from 'node:crypto';
-import { createSigner, createVerifier, type Algorithm } from 'fast-jwt';
+import {
+  isNonEmptyString,
+  isStringArray,
+  isThumbprint,
+  isUserVersion,
+  readAccessTokenClaims,
+  type AccessTokenClaims,
+  type AccessTokenOptions,
+} from './access-token-claims.js';
+import { buildSignatureCheck, buildTokenSigning, isCanonicalBase64url, SHAPE, type SignatureCheck, type TokenSigning } from './access-token-jws.js';
 import type { Clock } from './clock.js';
 import { hs256Keys, type AccessTokenKeys, type TokenSigner, type TokenVerifier } from './token-keys.js';
 
+export type { AccessTokenClaims, AccessTokenOptions } from './access-token-claims.js';
 export { hs256Keys, type AccessTokenKeys, type TokenSigner, type TokenVerifier } from './token-keys.js';
-
-/** The claims of a Gatehouse access token, as verified. */
-export interface AccessTokenClaims {
-  readonly iss: string;
-  readonly aud: string;
-  /** The user id. */
-  readonly sub: string;
-  /** The session id: the HTTP layer must still check the session is live. */
-  readonly sid: string;
-  readonly jti: string;
-  /** Issued at, in seconds since the epoch. */
-  readonly iat: number;
-  /** Expires at, in seconds since the epoch. */
-  readonly exp: number;
-  readonly roles: readonly string[];
-  /** Sent on the wire as `preferred_username` (the OIDC claim name). */
-  readonly username: string;
-  /**
-   * The key the token is bound to (RFC 9449 §6.1): the JWK SHA-256 thumbprint
-   * of the client's DPoP key. A token with `cnf` is good only with a proof
-   * signed by that key; the guard refuses it as `Bearer` or in a cookie.
-   */
-  readonly cnf?: { readonly jkt: string };
-  /**
-   * Sent as `uv`: the version of the user (bumped by every change to roles,
-   * password or status) that `roles` were read from, so the revocation list can
-   * tell a token from before a change without comparing times. A token without
-   * `uv` (minted before it existed) reads as -1: older than any change.
-   */
-  readonly userVersion: number;
-}
-
-/** How access tokens are issued and checked. */
-export interface AccessTokenOptions {
-  readonly issuer: string;
-  readonly audience: string;
-  /** Lifetime in whole seconds. */
-  readonly ttlSeconds: number;
-  /** Allowed clock skew in whole seconds, applied to `exp`, `nbf` and `iat`. */
-  readonly clockToleranceSeconds: number;
-}
 
 /** The outcome of {@link AccessTokenService.verify}; codes match `ERRORS` in errors.ts. */
 export type AccessTokenVerification =
@@ -58,32 +27,11 @@ export type AccessTokenVerification =
  */
 export const ACCESS_TOKEN_MAX_LENGTH = 3968;
 
-/**
- * header.payload.signature, base64url only. The header part is then matched
- * exactly against our keys' pinned headers (see {@link AccessTokenKeys}):
- * fast-jwt serialises the header with JSON.stringify, so the first segment
- * of every token we issue is byte-for-byte known in advance (`issue` checks
- * it, and the round-trip tests prove it). Comparing strings rejects, before any parsing or crypto,
- * every other header: other algs, `none` in any case, HS256 under an
- * asymmetric kid, unknown kids, other `typ`, and any `jku`/`jwk`/`x5u`/`x5c`/`crit`.
- */
-const SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
 /** How many verified tokens are remembered by default (see {@link AccessTokenService}). */
 export const VERIFIED_TOKEN_CACHE_ENTRIES = 10_000;
 
 const INVALID: AccessTokenVerification = Object.freeze({ ok: false, code: 'TOKEN_INVALID' });
 const EXPIRED: AccessTokenVerification = Object.freeze({ ok: false, code: 'TOKEN_EXPIRED' });
-
-/** Checks a token's signature (and `alg`, `typ`) synchronously with `node:crypto`; throws when it does not hold. */
-type SignatureCheck = (token: string) => unknown;
-
-/** Signs a payload synchronously with `node:crypto` under one key's pinned header. */
-interface TokenSigning {
-  readonly sign: (payload: Readonly<Record<string, unknown>>) => string;
-  /** The first segment and its dot, which every token of this key must start with. */
-  readonly headerPrefix: string;
-}
 
 /** A token that passed every check, and what it proved. */
 interface VerifiedToken {
@@ -286,7 +234,7 @@ export class AccessTokenService {
     } catch {
       return INVALID;
     }
-    const claims = this.#readClaims(payload);
+    const claims = readAccessTokenClaims(payload, this.#options, this.#clock);
     if (claims === null) return INVALID;
     // Only now, with everything else proven, is "expired" an answer of its own.
     if (claims.exp <= this.#clock.now() / 1000 - this.#options.clockToleranceSeconds) return EXPIRED;
@@ -302,111 +250,22 @@ export class AccessTokenService {
     return ok;
   }
 
-  /**
-   * Builds the fast-jwt signer for `signer`'s key once: HS256 wants the
-   * secret's bytes (a copy is kept in a KeyObject, the buffer is wiped), the
-   * others a PKCS #8 PEM private key. The header is `alg`, `typ` and `kid`
-   * only, exactly the pinned one (fast-jwt writes `typ` where its default `JWT` stands, after `alg`).
-   */
+  /** The signer for `signer`'s key, built once. */
   async #prepareSigner(signer: TokenSigner): Promise<TokenSigning> {
     const known = this.#signers.get(signer);
     if (known !== undefined) return known;
-    const { alg, kid } = signer.header;
-    const key = KeyObject.from(await signer.key);
-    const material = key.type === 'secret' ? key.export() : key.export({ type: 'pkcs8', format: 'pem' });
-    let sign: TokenSigning['sign'];
-    try {
-      sign = createSigner({ key: material, algorithm: alg as Algorithm, header: { alg, typ: 'at+jwt' }, ...(kid === undefined ? {} : { kid }) });
-    } finally {
-      if (Buffer.isBuffer(material)) material.fill(0);
-    }
-    const signing: TokenSigning = { sign, headerPrefix: `${Buffer.from(JSON.stringify(signer.header)).toString('base64url')}.` };
+    const signing = await buildTokenSigning(signer);
     this.#signers.set(signer, signing);
     return signing;
   }
 
-  /** Builds the fast-jwt verifier for `verifier`'s key once: HS256 wants the secret's bytes, the others a PEM public key. */
+  /** The signature check for `verifier`'s key, built once. */
   async #prepare(verifier: TokenVerifier): Promise<void> {
     if (this.#signatureChecks.has(verifier)) return;
-    const key = KeyObject.from(await verifier.key);
-    const material = key.type === 'secret' ? key.export() : key.export({ type: 'spki', format: 'pem' });
-    this.#signatureChecks.set(
-      verifier,
-      createVerifier({
-        key: material,
-        algorithms: [verifier.alg as Algorithm],
-        checkTyp: 'at+jwt',
-        // Times are checked in #readClaims against this service's clock, which tests can move.
-        ignoreExpiration: true,
-        ignoreNotBefore: true,
-        cache: false,
-      }),
-    );
-  }
-
-  /**
-   * Type-checks the payload, copying only known fields (no prototype tricks).
-   * Times must be whole seconds, `iat` not in the future, and the token may
-   * not live longer than this service issues tokens for (plus the leeway):
-   * that bounds `exp` too, so no absurd value reaches the rest of the server.
-   */
-  #readClaims(payload: unknown): AccessTokenClaims | null {
-    if (typeof payload !== 'object' || payload === null) return null;
-    const { iss, aud, sub, sid, jti, iat, exp, nbf, roles, preferred_username: username, cnf, uv } = payload as Record<string, unknown>;
-    const { issuer, audience, ttlSeconds, clockToleranceSeconds } = this.#options;
-    if (iss !== issuer || aud !== audience) return null; // aud must not be an array
-    if (!isNonEmptyString(sub) || !isNonEmptyString(sid) || !isNonEmptyString(jti)) return null;
-    if (!isSeconds(iat) || !isSeconds(exp) || exp <= iat || exp - iat > ttlSeconds + clockToleranceSeconds) return null;
-    const latest = this.#clock.now() / 1000 + clockToleranceSeconds;
-    // A token "issued" (or valid only) in the future was not issued by this clock.
-    if (iat > latest || (nbf !== undefined && (!isSeconds(nbf) || nbf > latest))) return null;
-    if (!isStringArray(roles) || typeof username !== 'string') return null;
-    if (uv !== undefined && !isUserVersion(uv)) return null;
-    const claims = { iss: issuer, aud: audience, sub, sid, jti, iat, exp, roles: Object.freeze([...roles]), username, userVersion: uv ?? -1 };
-    if (cnf === undefined) return Object.freeze(claims);
-    // A confirmation we cannot check (no jkt, another kind of key binding) is never ignored: the token is refused.
-    const jkt = typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf) && Object.keys(cnf).length === 1 ? (cnf as Record<string, unknown>).jkt : undefined;
-    if (!isThumbprint(jkt)) return null;
-    return Object.freeze({ ...claims, cnf: Object.freeze({ jkt }) });
+    this.#signatureChecks.set(verifier, await buildSignatureCheck(verifier));
   }
 }
 
 function isKeySource(keys: KeyObject | AccessTokenKeys): keys is AccessTokenKeys {
   return typeof (keys as AccessTokenKeys).verifierFor === 'function' && typeof (keys as AccessTokenKeys).trusts === 'function';
-}
-
-/** A JWK SHA-256 thumbprint (RFC 7638) in base64url: 43 characters. */
-function isThumbprint(value: unknown): value is string {
-  return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value);
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
-}
-
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-/**
- * Whether `text` (base64url characters only, as SHAPE checked) is the one
- * spelling of its bytes that an encoder produces: no impossible length, and
- * the bits of the last character that carry no data (2 or 4 of them) zero.
- */
-function isCanonicalBase64url(text: string): boolean {
-  const unusedBits = (text.length * 6) % 8;
-  if (unusedBits === 6) return false; // one character past a whole group encodes no byte
-  return (BASE64URL.indexOf(text.charAt(text.length - 1)) & ((1 << unusedBits) - 1)) === 0;
-}
-
-/** A NumericDate as this service issues them: whole seconds, not before 1970, not past 2^53. */
-function isSeconds(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** A user version as issued: a whole number, zero or more. */
-function isUserVersion(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-function isStringArray(value: unknown): value is readonly string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
