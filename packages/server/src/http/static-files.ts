@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { GatehouseError, type ErrorCode } from '../core/errors.js';
 import { SECURITY_HEADERS } from './responses.js';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -22,6 +23,20 @@ export const SPA_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/** Answers the JSON error shape every Gatehouse endpoint uses, with the code table's status and message. */
+function sendError(res: ServerResponse, code: ErrorCode, headers: Readonly<Record<string, string>> = {}): void {
+  const error = new GatehouseError(code);
+  const body = JSON.stringify({ error: { code, message: error.message } });
+  res.writeHead(error.status, {
+    ...SECURITY_HEADERS,
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
 /**
  * Serves a built single-page app from `root`. Paths that do not name a file
  * get `index.html` (client-side routing); paths are resolved so that nothing
@@ -32,16 +47,14 @@ export function createStaticHandler(root: string, options: { readonly csp?: stri
   const csp = options.csp ?? SPA_CSP;
   return async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { ...SECURITY_HEADERS, allow: 'GET, HEAD', 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ error: { code: 'METHOD_NOT_ALLOWED', message: 'This method is not allowed here.' } }));
+      sendError(res, 'METHOD_NOT_ALLOWED', { allow: 'GET, HEAD' });
       return;
     }
     let pathname: string;
     try {
       pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     } catch {
-      res.writeHead(400, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify({ error: { code: 'MALFORMED_REQUEST', message: 'The request could not be parsed.' } }));
+      sendError(res, 'MALFORMED_REQUEST');
       return;
     }
     let file = normalize(join(base, pathname));
@@ -50,15 +63,13 @@ export function createStaticHandler(root: string, options: { readonly csp?: stri
     if (info === null || !info.isFile()) {
       // Unknown asset paths 404; anything else is a client-side route.
       if (extname(pathname) !== '') {
-        res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
-        res.end('Not found');
+        sendError(res, 'NOT_FOUND');
         return;
       }
       file = join(base, 'index.html');
       info = await stat(file).catch(() => null);
       if (info === null) {
-        res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
-        res.end('Not found');
+        sendError(res, 'NOT_FOUND');
         return;
       }
     }
