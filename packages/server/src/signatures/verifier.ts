@@ -3,7 +3,7 @@
  * Gatehouse profiles them: the request must cover its method and target
  * (`@method` with `@target-uri`, or with `@authority`, `@path` and `@query`),
  * and its body through `Content-Digest` (RFC 9530); the signature must carry
- * `created`, `nonce` and `keyid`, be inside the clock-skew window, and its
+ * `created`, `expires`, `nonce` and `keyid`, be inside the clock-skew window, and its
  * nonce must never have been seen before on any instance.
  */
 import { systemClock, type Clock } from '../core/clock.js';
@@ -55,8 +55,8 @@ export interface VerifiedSignature {
   readonly nonce: string;
   /** `created`, in ms since the epoch. */
   readonly createdAt: number;
-  /** `expires` in ms since the epoch, or null when the signature set none. */
-  readonly expiresAt: number | null;
+  /** `expires` in ms since the epoch (every accepted signature sets it). */
+  readonly expiresAt: number;
   /** The names of the covered components, in order (`@method`, `@target-uri`, `content-digest`, …). */
   readonly covered: readonly string[];
 }
@@ -169,11 +169,11 @@ export class SignatureVerifier {
     const alg = parameters.get('alg');
 
     // What the profile requires, checked before any key is looked up.
-    for (const [name, value] of [['created', created], ['nonce', nonce], ['keyid', keyid]] as const) {
+    for (const [name, value] of [['created', created], ['expires', expires], ['nonce', nonce], ['keyid', keyid]] as const) {
       if (value === undefined) throw fail('SIGNATURE_COMPONENT_MISSING', `The signature has no ${name} parameter.`);
     }
     if (typeof created !== 'number' || !Number.isInteger(created)) throw fail('SIGNATURE_MALFORMED', 'created must be an integer.');
-    if (expires !== undefined && (typeof expires !== 'number' || !Number.isInteger(expires) || expires < created)) {
+    if (typeof expires !== 'number' || !Number.isInteger(expires) || expires < created) {
       throw fail('SIGNATURE_MALFORMED', 'expires must be an integer not before created.');
     }
     if (typeof nonce !== 'string' || nonce.length < NONCE_LENGTH.min || nonce.length > NONCE_LENGTH.max) {
@@ -193,8 +193,8 @@ export class SignatureVerifier {
 
     const now = this.#clock.now();
     const createdAt = created * 1000;
-    const expiresAt = expires === undefined ? null : expires * 1000;
-    if (createdAt > now + this.#skewMs || createdAt < now - this.#skewMs || (expiresAt !== null && now > expiresAt + this.#skewMs)) {
+    const expiresAt = expires * 1000;
+    if (createdAt > now + this.#skewMs || createdAt < now - this.#skewMs || now > expiresAt + this.#skewMs) {
       throw fail('SIGNATURE_EXPIRED');
     }
 

@@ -96,7 +96,7 @@ describe('requests signed by Gatehouse, verified by http-message-signatures', ()
     const base = { 'content-type': 'application/json', host: new URL(URL_PAYMENTS).host };
     const signature = signRequest({ method: 'POST', url: URL_PAYMENTS, headers: base, body: BODY }, { key: key() });
     const headers = { ...base, ...signature };
-    const ok = await httpbis.verifyMessage({ keyLookup, requiredFields: ['@method', '@target-uri', 'content-digest'], requiredParams: ['created', 'nonce', 'keyid'] }, { method: 'POST', url: URL_PAYMENTS, headers });
+    const ok = await httpbis.verifyMessage({ keyLookup, requiredFields: ['@method', '@target-uri', 'content-digest'], requiredParams: ['created', 'expires', 'nonce', 'keyid'] }, { method: 'POST', url: URL_PAYMENTS, headers });
     expect(ok).toBe(true);
     // And it is the digest of the body, by an independent hash.
     expect(headers['content-digest']).toBe(`sha-256=:${createHash('sha256').update(BODY).digest('base64')}:`);

@@ -67,7 +67,7 @@ describe('signed requests that verify', () => {
 
   it('@authority, @path and @query in place of @target-uri', async () => {
     const request = requestView('DELETE', URL_ORDERS, {});
-    const headers = craftSignature(request, ORIGIN, partner.key, ['@method', '@authority', '@path', '@query'], { created: START / 1000, nonce: 'n-authority-path-query', keyid: 'partner-a' });
+    const headers = craftSignature(request, ORIGIN, partner.key, ['@method', '@authority', '@path', '@query'], { created: START / 1000, expires: START / 1000 + 60, nonce: 'n-authority-path-query', keyid: 'partner-a' });
     expect(await outcome(verifyRequest(newVerifier(), 'DELETE', URL_ORDERS, headers))).toBe('verified');
   });
 
@@ -171,13 +171,13 @@ describe('the body', () => {
     expect(sha512['content-digest']).toMatch(/^sha-512=:/);
     expect(await outcome(verifyRequest(newVerifier(), 'POST', URL_ORDERS, sha512, ORDER))).toBe('verified');
     const request = requestView('POST', URL_ORDERS, { 'content-digest': 'md5=:AAAAAAAAAAAAAAAAAAAAAA==:' });
-    const md5 = craftSignature(request, ORIGIN, partner.key, ['@method', '@target-uri', 'content-digest'], { created: START / 1000, nonce: 'n-md5-digest-000', keyid: 'partner-a' });
+    const md5 = craftSignature(request, ORIGIN, partner.key, ['@method', '@target-uri', 'content-digest'], { created: START / 1000, expires: START / 1000 + 60, nonce: 'n-md5-digest-000', keyid: 'partner-a' });
     expect(await outcome(verifyRequest(newVerifier(), 'POST', URL_ORDERS, { 'content-digest': 'md5=:AAAAAAAAAAAAAAAAAAAAAA==:', ...md5 }, ORDER))).toBe('SIGNATURE_DIGEST_MISMATCH');
   });
 });
 
 describe('what a signature must cover and carry', () => {
-  const base = { created: START / 1000, nonce: 'n-coverage-test-01', keyid: 'partner-a' };
+  const base = { created: START / 1000, expires: START / 1000 + 60, nonce: 'n-coverage-test-01', keyid: 'partner-a' };
 
   it.each([
     ['@method', ['@target-uri']],
@@ -188,7 +188,7 @@ describe('what a signature must cover and carry', () => {
     expect(await outcome(verifyRequest(newVerifier(), 'GET', URL_ORDERS, headers))).toBe('SIGNATURE_COMPONENT_MISSING');
   });
 
-  it.each(['created', 'nonce', 'keyid'])('refuses a signature without %s: SIGNATURE_COMPONENT_MISSING', async (parameter) => {
+  it.each(['created', 'expires', 'nonce', 'keyid'])('refuses a signature without %s: SIGNATURE_COMPONENT_MISSING', async (parameter) => {
     const parameters: Record<string, string | number> = { ...base };
     delete parameters[parameter];
     const headers = craftSignature(requestView('GET', URL_ORDERS, {}), ORIGIN, partner.key, ['@method', '@target-uri'], parameters);
@@ -250,7 +250,7 @@ describe('keys and algorithms', () => {
 
   it('alg naming another algorithm than the key\'s: SIGNATURE_ALGORITHM_MISMATCH', async () => {
     const request = requestView('GET', URL_ORDERS, {});
-    const headers = craftSignature(request, ORIGIN, partner.key, ['@method', '@target-uri'], { created: START / 1000, nonce: 'n-alg-mismatch-01', keyid: 'partner-a', alg: 'ed25519' });
+    const headers = craftSignature(request, ORIGIN, partner.key, ['@method', '@target-uri'], { created: START / 1000, expires: START / 1000 + 60, nonce: 'n-alg-mismatch-01', keyid: 'partner-a', alg: 'ed25519' });
     expect(await outcome(verifyRequest(newVerifier(), 'GET', URL_ORDERS, headers))).toBe('SIGNATURE_ALGORITHM_MISMATCH');
   });
 
@@ -258,9 +258,9 @@ describe('keys and algorithms', () => {
     // The classic key-confusion attack: the public key is no secret.
     const publicKeyAsSecret = hmacSignatureKey('robot-b', Buffer.from(robot.publicKeyPEM));
     const request = requestView('GET', URL_ORDERS, {});
-    const claimed = craftSignature(request, ORIGIN, publicKeyAsSecret, ['@method', '@target-uri'], { created: START / 1000, nonce: 'n-confusion-0001', keyid: 'robot-b', alg: 'hmac-sha256' });
+    const claimed = craftSignature(request, ORIGIN, publicKeyAsSecret, ['@method', '@target-uri'], { created: START / 1000, expires: START / 1000 + 60, nonce: 'n-confusion-0001', keyid: 'robot-b', alg: 'hmac-sha256' });
     expect(await outcome(verifyRequest(newVerifier(), 'GET', URL_ORDERS, claimed))).toBe('SIGNATURE_ALGORITHM_MISMATCH');
-    const unclaimed = craftSignature(request, ORIGIN, publicKeyAsSecret, ['@method', '@target-uri'], { created: START / 1000, nonce: 'n-confusion-0002', keyid: 'robot-b' });
+    const unclaimed = craftSignature(request, ORIGIN, publicKeyAsSecret, ['@method', '@target-uri'], { created: START / 1000, expires: START / 1000 + 60, nonce: 'n-confusion-0002', keyid: 'robot-b' });
     expect(await outcome(verifyRequest(newVerifier(), 'GET', URL_ORDERS, unclaimed))).toBe('SIGNATURE_INVALID');
   });
 });
