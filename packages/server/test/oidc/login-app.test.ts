@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/core/logger.js';
+import { createGatehouse } from '../../src/gatehouse.js';
 import { startOIDCServer, type OIDCTestServer } from './support/oidc-server.js';
 
 const ISSUER = 'https://login.example.test';
@@ -108,6 +110,27 @@ describe('POST /auth/login-app/:id', () => {
     expect(replay.setCookies).toEqual([]);
     // The page can read why.
     expect(replay.headers.get('access-control-allow-origin')).toBe(LOGIN_ORIGIN);
+  });
+
+  it('refuses at a second instance sharing the store a token the first accepted, and accepts a fresh one there', async () => {
+    const other = await createGatehouse({ config: server.gatehouse.config, clock: server.clock, logger: createLogger('silent') });
+    const exchangeAtOther = async (jwt: string) => {
+      const request = new Request(`${server.origin}/auth/login-app/portal`, {
+        method: 'POST',
+        headers: { origin: LOGIN_ORIGIN, 'content-type': 'application/json' },
+        body: JSON.stringify({ token: jwt }),
+      });
+      const response = await other.handle(request, other.clientContext('127.0.0.1', request.headers));
+      return { status: response.status, body: (await response.json()) as { error?: { code: string } } };
+    };
+    try {
+      const jwt = await token();
+      expect((await exchange(jwt)).status).toBe(200);
+      expect(await exchangeAtOther(jwt)).toMatchObject({ status: 401, body: { error: { code: 'TOKEN_REPLAYED' } } });
+      expect((await exchangeAtOther(await token())).status).toBe(200);
+    } finally {
+      await other.close();
+    }
   });
 
   it.each([
