@@ -1,78 +1,27 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { GatehouseConfig } from '../config/resolve.js';
-import type { AuditDetail, AuditEvent, AuditNote, RolesChanged, SessionRecord, Store, UserChange, UserRecord } from '../store/store.js';
-import type { AccessTokenService } from './access-token.js';
-import type { Clock } from './clock.js';
+import { randomBytes } from 'node:crypto';
+import type { AuditDetail, AuditEvent, SessionRecord, UserRecord } from '../store/store.js';
+import { auditActor, auditNote, auditNow, logRecorded, MAX_USER_AGENT_LENGTH } from './auth-audit.js';
+import { publicUser, type AuthServiceDeps, type ClientContext, type IssuedSession } from './auth-types.js';
 import { mintCSRFToken } from './csrf.js';
 import { GatehouseError } from './errors.js';
-import type { KeyRing } from './keys.js';
-import type { LoginThrottle } from './login-throttle.js';
-import { checkPasswordPolicy, serviceContextWords, type PasswordHasher } from './password.js';
 import { rotateRefreshToken } from './refresh-rotation.js';
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken } from './refresh-token.js';
-import type { RevocationList } from './revocation-list.js';
-import { applyRoleChange, checkRoleChange, checkRoleCount, checkRoleNames, type RoleChange } from './roles.js';
 import { normalizeUsername } from './username.js';
+import { UserAdministration } from './user-administration.js';
 
-/** The user as every endpoint shows it. */
-export interface PublicUser {
-  readonly id: string;
-  readonly username: string;
-  readonly roles: readonly string[];
-}
-
-/** What the client needs after a login or refresh: the tokens go into cookies, never into a body for browsers. */
-export interface IssuedSession {
-  readonly user: PublicUser;
-  readonly session: SessionRecord;
-  readonly accessToken: string;
-  readonly accessTokenExpiresAt: number;
-  readonly refreshToken: string;
-  /** Only on login: a fresh CSRF token bound to the new session. */
-  readonly csrfToken: string | undefined;
-}
-
-/** Who is asking, for audit records and the session list. */
-export interface ClientContext {
-  readonly ip: string;
-  readonly userAgent: string | null;
-}
-
-export interface AuthServiceDeps {
-  readonly config: GatehouseConfig;
-  readonly store: Store;
-  readonly clock: Clock;
-  readonly keys: KeyRing;
-  readonly tokens: AccessTokenService;
-  readonly hasher: PasswordHasher;
-  readonly revocations: RevocationList;
-  readonly throttle: LoginThrottle;
-  /** Records an event that goes with no change of the store's (logs it, then appends it). */
-  readonly audit: (event: AuditEvent) => Promise<void>;
-  /** Logs an event the store has already written with the change it records. */
-  readonly logAudit: (event: AuditEvent) => void;
-}
-
-/** Turns a stored user into what clients may see. */
-export function publicUser(user: UserRecord): PublicUser {
-  return { id: user.id, username: user.username, roles: [...user.roles] };
-}
-
-const MAX_USER_AGENT_LENGTH = 256;
+export { publicUser, type AuthServiceDeps, type ClientContext, type IssuedSession, type PublicUser } from './auth-types.js';
 
 /**
  * Session lifecycle without HTTP: sign in, rotate, sign out, revoke. Every
  * rule about who may hold a session lives here; the HTTP layer only moves
  * cookies and maps errors to statuses.
  */
-export class AuthService {
+export class AuthService extends UserAdministration {
   readonly #d: AuthServiceDeps;
-  /** Words no new password may be built on besides the username (ASVS 6.2.11). */
-  readonly #contextWords: readonly string[];
 
   constructor(deps: AuthServiceDeps) {
+    super(deps);
     this.#d = deps;
-    this.#contextWords = serviceContextWords(deps.config.publicOrigin);
   }
 
   /**
@@ -86,7 +35,7 @@ export class AuthService {
       if (opened.status === 'opened') return opened.issued;
       // A password change or disable committed while the password was being verified: no session.
       // Not judged (nothing counts against the throttle), as if the attempt had come a moment later.
-      await this.#audit('login_failed', client, { userId: user.id, detail: { username: throttleKey } });
+      await auditNow(this.#d, 'login_failed', client, { userId: user.id, detail: { username: throttleKey } });
       throw new GatehouseError('INVALID_CREDENTIALS');
     });
   }
@@ -131,7 +80,7 @@ export class AuthService {
       const passwordOK = user === null ? await hasher.verifyDummy(input.password) : await hasher.verify(user.passwordHash, input.password);
       if (user === null || !passwordOK || user.disabled) {
         judged = true;
-        await this.#audit('login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
+        await auditNow(this.#d, 'login_failed', client, { userId: user?.id ?? null, detail: { username: throttleKey } });
         throw new GatehouseError('INVALID_CREDENTIALS');
       }
       const result = await onSuccess(user, throttleKey);
@@ -154,7 +103,7 @@ export class AuthService {
   async loginExternal(userId: string, client: ClientContext, detail: Readonly<Record<string, string>>, binding: { readonly jkt?: string } = {}): Promise<IssuedSession> {
     const opened = await this.#openSession(userId, client, { detail, ...(binding.jkt === undefined ? {} : { jkt: binding.jkt }) });
     if (opened.status === 'refused') {
-      await this.#audit('login_failed', client, { userId, detail });
+      await auditNow(this.#d, 'login_failed', client, { userId, detail });
       throw new GatehouseError('FORBIDDEN', { message: 'This account cannot sign in.' });
     }
     return opened.issued;
@@ -175,7 +124,7 @@ export class AuthService {
     const now = this.#d.clock.now();
     const { session: sessionConfig } = this.#d.config;
     const refreshToken = generateRefreshToken();
-    const note = this.#note('login_succeeded', client, options.detail);
+    const note = auditNote('login_succeeded', client, options.detail);
     const opened = await this.#d.store.openSession({
       session: {
         // A fresh id on every login: a session id planted before sign-in is never promoted (fixation).
@@ -193,7 +142,7 @@ export class AuthService {
     });
     if (opened.status === 'refused') return opened;
     const { session, user } = opened;
-    this.#logRecorded(note, now, user.id, session.id);
+    logRecorded(this.#d, note, now, user.id, session.id);
     const csrfToken = mintCSRFToken(this.#d.keys.csrf, { kind: 'session', id: session.id });
     return { status: 'opened', issued: await this.#issue(user, session, refreshToken, csrfToken, options.jkt) };
   }
@@ -229,17 +178,17 @@ export class AuthService {
    * bound to that key.
    */
   async refresh(refreshToken: string, client: ClientContext, binding: { readonly jkt?: string } = {}): Promise<IssuedSession> {
-    const rotated = await rotateRefreshToken(this.#d, refreshToken, this.#actor(client));
+    const rotated = await rotateRefreshToken(this.#d, refreshToken, auditActor(client));
     return this.#issue(rotated.user, rotated.session, rotated.refreshToken, undefined, binding.jkt);
   }
 
   /** Ends a session. Idempotent. */
   async logout(sessionId: string, client: ClientContext): Promise<void> {
     const now = this.#d.clock.now();
-    const note = this.#note('logout', client);
+    const note = auditNote('logout', client);
     const ended = await this.#d.store.revokeSession(sessionId, 'logout', now, note);
     this.#d.revocations.revokeSession(sessionId, now);
-    if (ended !== null) this.#logRecorded(note, now, ended.userId, sessionId);
+    if (ended !== null) logRecorded(this.#d, note, now, ended.userId, sessionId);
   }
 
   /** The user's live sessions, newest first. */
@@ -256,10 +205,10 @@ export class AuthService {
     const session = await store.findSession(sessionId);
     if (session === null || session.userId !== userId || session.revokedAt !== null) throw new GatehouseError('SESSION_NOT_FOUND');
     const now = clock.now();
-    const note = this.#note('session_revoked', client);
+    const note = auditNote('session_revoked', client);
     const ended = await store.revokeSession(sessionId, 'revoked', now, note);
     this.#d.revocations.revokeSession(sessionId, now);
-    if (ended !== null) this.#logRecorded(note, now, userId, sessionId);
+    if (ended !== null) logRecorded(this.#d, note, now, userId, sessionId);
   }
 
   /**
@@ -278,7 +227,7 @@ export class AuthService {
       throw new GatehouseError('LOGIN_THROTTLED', { headers: { 'retry-after': String(decision.retryAfterSeconds) } });
     }
     if (!(await hasher.verify(user.passwordHash, password))) {
-      await this.#audit('login_failed', client, { userId, detail });
+      await auditNow(this.#d, 'login_failed', client, { userId, detail });
       throw new GatehouseError('INVALID_CREDENTIALS');
     }
     await decision.attempt.succeeded();
@@ -290,147 +239,11 @@ export class AuthService {
     const { store, clock } = this.#d;
     await this.confirmPassword(userId, password, client, 'revoke_all');
     const now = clock.now();
-    const note = this.#note('sessions_revoked_all', client);
+    const note = auditNote('sessions_revoked_all', client);
     const ids = await store.revokeUserSessions(userId, 'revoked_all', now, note);
     for (const id of ids) this.#d.revocations.revokeSession(id, now);
-    this.#logRecorded(note, now, userId);
+    logRecorded(this.#d, note, now, userId);
     return ids;
-  }
-
-  // ---- administration (CLI) ----
-
-  /** Creates a user after applying the username rules and password policy. */
-  async createUser(input: { username: string; password: string; roles?: readonly string[] }): Promise<UserRecord> {
-    const username = normalizeUsername(input.username);
-    const roles = [...new Set(input.roles ?? [])];
-    checkRoleNames(roles);
-    checkRoleCount(roles);
-    checkPasswordPolicy(input.password, { username, contextWords: this.#contextWords });
-    const passwordHash = await this.#d.hasher.hash(input.password);
-    const note = this.#note('user_created', null, { username });
-    const user = await this.#d.store.createUser({ id: randomUUID(), username, passwordHash, roles, createdAt: this.#d.clock.now() }, note);
-    this.#logRecorded(note, user.createdAt, user.id);
-    return user;
-  }
-
-  /** Replaces the password and ends every session of the user. */
-  async setPassword(username: string, password: string): Promise<string[]> {
-    const user = await this.#requireUser(username);
-    checkPasswordPolicy(password, { username: user.username, contextWords: this.#contextWords });
-    const hash = await this.#d.hasher.hash(password);
-    const now = this.#d.clock.now();
-    const note = this.#note('password_changed', null);
-    const change = await this.#d.store.changePassword(user.id, hash, now, note);
-    this.#userChanged(user.id, change, now);
-    this.#logRecorded(note, now, user.id);
-    return [...change.revokedSessionIds];
-  }
-
-  /** Disables the user and ends every session. */
-  async disableUser(username: string): Promise<string[]> {
-    const user = await this.#requireUser(username);
-    const now = this.#d.clock.now();
-    const note = this.#note('user_disabled', null);
-    const change = await this.#d.store.disableUser(user.id, now, note);
-    this.#userChanged(user.id, change, now);
-    this.#logRecorded(note, now, user.id);
-    return [...change.revokedSessionIds];
-  }
-
-  /**
-   * Changes a user's roles: `{ set }` replaces them, `{ add, remove }` edits
-   * them (in one store transaction, so concurrent edits do not undo each
-   * other). On the next request, every instance refuses the user's access
-   * tokens that still carry the old roles (401 `TOKEN_EXPIRED`: the client
-   * refreshes and gets the new ones); sessions stay signed in. Changing nothing
-   * changes nothing (no new version, no audit event).
-   *
-   * @throws GatehouseError `USER_NOT_FOUND`, `ROLE_INVALID`
-   * @example
-   * ```ts
-   * await gatehouse.auth.changeRoles('alice', { remove: ['admin'] });
-   * await gatehouse.auth.changeRoles('bob', { set: ['user', 'billing'] });
-   * ```
-   */
-  async changeRoles(username: string, change: RoleChange): Promise<RolesChanged> {
-    checkRoleChange(change);
-    const user = await this.#requireUser(username);
-    const now = this.#d.clock.now();
-    const note = this.#note('roles_changed', null);
-    const outcome = await this.#d.store.changeRoles(
-      user.id,
-      (current) => {
-        const next = applyRoleChange(current, change);
-        checkRoleCount(next);
-        return next;
-      },
-      now,
-      note,
-    );
-    if (!outcome.changed) return outcome;
-    this.#userChanged(user.id, { version: outcome.user.version, revokedSessionIds: [] }, now);
-    this.#logRecorded(note, now, user.id);
-    return outcome;
-  }
-
-  /** Revokes one session by id, whoever owns it (administration). */
-  async adminRevokeSession(sessionId: string): Promise<SessionRecord> {
-    const now = this.#d.clock.now();
-    const note = this.#note('session_revoked', null, { by: 'admin' });
-    const ended = await this.#d.store.revokeSession(sessionId, 'admin', now, note);
-    if (ended === null) throw new GatehouseError('SESSION_NOT_FOUND');
-    this.#d.revocations.revokeSession(sessionId, now);
-    this.#logRecorded(note, now, ended.userId, sessionId);
-    return ended;
-  }
-
-  /** Revokes every session of a user (administration). */
-  async adminRevokeUserSessions(username: string): Promise<string[]> {
-    const user = await this.#requireUser(username);
-    const now = this.#d.clock.now();
-    const note = this.#note('sessions_revoked_all', null, { by: 'admin' });
-    const ids = await this.#d.store.revokeUserSessions(user.id, 'admin', now, note);
-    for (const id of ids) this.#d.revocations.revokeSession(id, now);
-    this.#logRecorded(note, now, user.id);
-    return ids;
-  }
-
-  /**
-   * Tells this instance's revocation list, and through the feed every other
-   * instance, what a committed user change did: the sessions it ended, and the
-   * new user version that makes every earlier access token stale.
-   */
-  #userChanged(userId: string, change: UserChange, at: number): void {
-    for (const id of change.revokedSessionIds) this.#d.revocations.revokeSession(id, at);
-    this.#d.revocations.markUserChanged(userId, change.version, at);
-  }
-
-  async findUser(username: string): Promise<UserRecord> {
-    return this.#requireUser(username);
-  }
-
-  async #requireUser(username: string): Promise<UserRecord> {
-    const user = await this.#d.store.findUserByUsername(normalizeUsername(username));
-    if (user === null) throw new GatehouseError('USER_NOT_FOUND');
-    return user;
-  }
-
-  /** Who is asking, as the audit log records it. */
-  #actor(client: ClientContext | null): { ip: string | null; userAgent: string | null } {
-    return { ip: client?.ip ?? null, userAgent: client?.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null };
-  }
-
-  /**
-   * The audit record of a change, handed to the store operation that makes
-   * the change: both commit in one transaction, or neither does.
-   */
-  #note(type: AuditEvent['type'], client: ClientContext | null, detail?: AuditDetail): AuditNote {
-    return { type, ...this.#actor(client), ...(detail === undefined ? {} : { detail }) };
-  }
-
-  /** Logs an event the store wrote with its change (the log line names no detail). */
-  #logRecorded(note: AuditNote, at: number, userId: string, sessionId: string | null = null): void {
-    this.#d.logAudit({ at, type: note.type, userId, sessionId, ip: note.ip, userAgent: note.userAgent });
   }
 
   /**
@@ -440,20 +253,6 @@ export class AuthService {
    * store it.
    */
   async #auditRefusal(type: AuditEvent['type'], client: ClientContext, fields: Pick<AuditEvent, 'userId' | 'sessionId' | 'detail'>): Promise<void> {
-    await this.#audit(type, client, fields).catch(() => undefined);
-  }
-
-  async #audit(
-    type: AuditEvent['type'],
-    client: ClientContext | null,
-    fields: Pick<AuditEvent, 'userId' | 'sessionId' | 'detail'>,
-  ): Promise<void> {
-    await this.#d.audit({
-      at: this.#d.clock.now(),
-      type,
-      ip: client?.ip ?? null,
-      userAgent: client?.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
-      ...fields,
-    });
+    await auditNow(this.#d, type, client, fields).catch(() => undefined);
   }
 }
