@@ -47,8 +47,13 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 async function npm(args: readonly string[], cwd: string): Promise<string> {
-  const { stdout } = await run('npm', [...args], { cwd, env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 });
-  return stdout;
+  return (await npmWithWarnings(args, cwd)).stdout;
+}
+
+/** Runs npm and answers what it printed on both streams (npm prints its warnings on stderr). */
+async function npmWithWarnings(args: readonly string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
+  const { stdout, stderr } = await run('npm', [...args], { cwd, env: cleanEnv(), maxBuffer: 64 * 1024 * 1024 });
+  return { stdout, stderr };
 }
 
 /** The fenced blocks of one language in a Markdown text, in order. */
@@ -79,6 +84,8 @@ async function freePort(): Promise<number> {
 let packDir: string;
 let appDir: string;
 let packed: Packed[];
+/** What `npm install` of the tarballs printed, warnings included. */
+let installOutput = '';
 let serverExample: string | undefined;
 let clientExample: string | undefined;
 const children: ChildProcess[] = [];
@@ -92,7 +99,9 @@ beforeAll(async () => {
   writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: 'an-app', private: true, type: 'module' }));
   const typesNode = version(join(REPO_ROOT, 'node_modules/@types/node'));
   const tarballs = packed.map((p) => join(packDir, p.filename));
-  await npm(['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', ...tarballs, `@types/node@${typesNode}`], appDir);
+  // --loglevel warn: npm's warnings (EBADENGINE among them) are printed whatever the user's npmrc says.
+  const installed = await npmWithWarnings(['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel', 'warn', ...tarballs, `@types/node@${typesNode}`], appDir);
+  installOutput = `${installed.stdout}${installed.stderr}`;
 
   const ours = join(REPO_ROOT, 'node_modules/better-sqlite3');
   const theirs = join(appDir, 'node_modules/better-sqlite3');
@@ -129,6 +138,10 @@ afterAll(() => {
 });
 
 describe('npm pack', () => {
+  it('installs without an EBADENGINE warning: every dependency supports the Node versions the packages declare', () => {
+    expect(installOutput).not.toMatch(/EBADENGINE/);
+  });
+
   it.each(['@gatehouse/server', '@gatehouse/client'])('%s holds its README, LICENSE and every file its package.json points at', (name) => {
     const pack = packed.find((p) => p.name === name);
     expect(pack).toBeDefined();
