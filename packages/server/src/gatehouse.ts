@@ -1,129 +1,33 @@
-import type { KeyObject } from 'node:crypto';
-import type { GatehouseConfig } from './config/resolve.js';
 import { configError } from './config/resolve.js';
 import { AccessTokenService } from './core/access-token.js';
 import { AuthService, type ClientContext } from './core/auth-service.js';
 import { StoreConsumeOnce, type ConsumeOnce } from './core/consume-once.js';
-import { systemClock, type Clock } from './core/clock.js';
+import { systemClock } from './core/clock.js';
 import { deriveKeyRing, secretProblem } from './core/keys.js';
-import { createDPoPProofs, type DPoPProofs } from './dpop/proofs.js';
-import type { Logger } from './core/logger.js';
+import { createDPoPProofs } from './dpop/proofs.js';
 import { MemoryLoginThrottle, type LoginThrottle } from './core/login-throttle.js';
 import { PasswordHasher } from './core/password.js';
-import { SigningKeyFile } from './core/key-file.js';
-import { ensureActiveSigningKey, purgeExpiredSigningKeys, SigningKeySet } from './core/signing-keys.js';
+import { purgeExpiredSigningKeys, SigningKeySet } from './core/signing-keys.js';
 import { RevocationList } from './core/revocation-list.js';
 import { createAuthRoutes } from './http/auth-routes.js';
 import { resolveClientIP } from './http/client-ip.js';
-import { createGuard, type GuardAnswer, type GuardOptions, type GuardOutcome, type GuardRequest } from './http/guard.js';
+import { createGuard, type GuardAnswer, type GuardOutcome, type GuardRequest } from './http/guard.js';
 import { createJWKSHandler, isJWKSURL } from './http/jwks-route.js';
-import type { HeaderReader } from './http/request-origin.js';
 import { SessionCookies } from './http/session-cookies.js';
 import { isOAuthPath } from './oauth/oauth-paths.js';
 import { createOIDCRoutes } from './oidc/oidc-routes.js';
-import type { ProviderTokenSource } from './oidc/provider-tokens.js';
 import { openPartnerServices, PARTNER_CSRF_PATH, type PartnerServices } from './partners/partners.js';
 import type { SignatureVerifier } from './signatures/verifier.js';
 import { openConfiguredStore } from './store/open-store.js';
 import type { AuditEvent, Store } from './store/store.js';
+import { connectRedis, openSigningKeys, signingKeyRetentionMs } from './gatehouse-startup.js';
+import type { CreateGatehouseOptions, Gatehouse } from './gatehouse-types.js';
+
+export { signingKeyRetentionMs } from './gatehouse-startup.js';
+export type { CreateGatehouseOptions, Gatehouse, Guard } from './gatehouse-types.js';
 
 /** How long start-up waits for Redis before serving without it (sign-in refused, revocations polled). */
 const REDIS_START_WAIT_MS = 5_000;
-
-export interface CreateGatehouseOptions {
-  readonly config: GatehouseConfig;
-  /**
-   * Defaults to the store `config.database` names: PostgreSQL when
-   * `database.url` is set, else the SQLite file at `config.databasePath`.
-   * A store passed in is migrated but not closed by {@link Gatehouse.close}.
-   */
-  readonly store?: Store;
-  readonly clock?: Clock;
-  readonly logger?: Logger;
-  /** How often to read revocations made by other processes (the CLI, other instances). Default 250 ms. */
-  readonly revocationSyncIntervalMs?: number;
-}
-
-/**
- * How long a retired signing key keeps verifying and stays in the JWKS after
- * its successor took over: the longest a token it signed can live (lifetime
- * plus leeway), plus one key-sync interval (an instance that has not yet seen
- * an immediate rotation keeps signing with the old key until its next sync),
- * plus a minute of margin.
- */
-export function signingKeyRetentionMs(config: GatehouseConfig): number {
-  const { ttlSeconds, clockToleranceSeconds } = config.accessToken;
-  return (ttlSeconds + clockToleranceSeconds + config.signing.syncIntervalSeconds + 60) * 1000;
-}
-
-/** A guard bound to its options; see {@link createGuard}. */
-export interface Guard {
-  (request: GuardRequest, client: ClientContext): Promise<GuardOutcome>;
-  /**
-   * The same verdict without the Promise whenever none is needed, which is
-   * nearly always (a cached token, a refusal): a Promise only for a transparent
-   * refresh. The adapters call this, so a guarded request costs no microtask.
-   */
-  readonly check: (request: GuardRequest, client: ClientContext) => GuardAnswer;
-}
-
-/** A running Gatehouse engine: the `/auth` handler, guards, and the services behind them. */
-export interface Gatehouse {
-  readonly config: GatehouseConfig;
-  readonly store: Store;
-  readonly auth: AuthService;
-  readonly logger: Logger;
-  /** Where every expiry rule reads the time. */
-  readonly clock: Clock;
-  readonly revocations: RevocationList;
-  /** The asymmetric signing keys, or null with HS256. */
-  readonly signingKeys: SigningKeySet | null;
-  /**
-   * The one "consume once" primitive every instance shares (Redis `SET NX PX`
-   * when `redis.url` is set, else a unique row in the store): for values that
-   * may be used only once, such as token ids and nonces.
-   */
-  readonly consumeOnce: ConsumeOnce;
-  /**
-   * The OpenID provider's access token of a session opened through a
-   * provider (refreshed on the server; never sent to the browser), for
-   * gateway routes that forward the provider's token. Undefined when no
-   * provider is configured.
-   */
-  readonly providerTokens: ProviderTokenSource | undefined;
-  /**
-   * The verifier of signed requests (RFC 9421) for the `signatures` section:
-   * its keys, origins and window, nonces in {@link consumeOnce}. Hand it to
-   * `nodeSignatureGuard`, `expressSignatureGuard`, `fastifySignatureGuard` or
-   * `honoSignatureGuard`. Reading it without `signatures.keys` throws a
-   * `TypeError`, so a guard is never built that no request could pass.
-   */
-  readonly signatures: SignatureVerifier;
-  /**
-   * Partners and their keys: `admin` (add, list, rotate, revoke) always;
-   * with `partners.enabled`, the in-memory key registry the partner guards
-   * check keys against (null otherwise). See docs/machine-access.md.
-   */
-  readonly partners: PartnerServices;
-  /**
-   * The DPoP proof verifier (RFC 9449) of the `dpop` section, `jti`s in
-   * {@link consumeOnce}: the guards use it for DPoP-bound tokens, a token
-   * endpoint to bind what it issues to the client's key (`cnf.jkt`).
-   */
-  readonly dpop: DPoPProofs;
-  /**
-   * Answers a request under `/auth/` or for `/.well-known/jwks.json` and, with
-   * `oauth.enabled`, under `/oauth/` and for `/.well-known/oauth-authorization-server`.
-   * Web-standard in and out; never throws.
-   */
-  handle(request: Request, client: ClientContext): Promise<Response>;
-  /** Builds a guard for your own routes. */
-  guard(options?: GuardOptions): Guard;
-  /** Who is calling, honouring `trustProxy`. */
-  clientContext(remoteAddress: string | undefined, headers: HeaderReader): ClientContext;
-  /** Stops background work and closes the store it opened. */
-  close(): Promise<void>;
-}
 
 /**
  * Assembles Gatehouse from a validated configuration. Refuses to start
@@ -324,73 +228,7 @@ export async function createGatehouse(options: CreateGatehouseOptions): Promise<
   };
 }
 
-/**
- * Opens Redis and the login throttle, revocation feed and consume-once built on it. The
- * modules (and ioredis) are loaded only for a configuration that names Redis.
- */
-async function connectRedis(url: string, config: GatehouseConfig, clock: Clock, logger: Logger) {
-  const [{ openRedis }, { RedisLoginThrottle }, { RedisRevocationFeed }, { RedisConsumeOnce }] = await Promise.all([
-    import('./redis/connection.js'),
-    import('./redis/redis-login-throttle.js'),
-    import('./redis/redis-revocation-feed.js'),
-    import('./redis/redis-consume-once.js'),
-  ]);
-  const redis = openRedis({ url, keyPrefix: config.redis.keyPrefix }, logger);
-  return {
-    redis,
-    revocationFeed: new RedisRevocationFeed(redis, logger),
-    loginThrottle: new RedisLoginThrottle(redis.commands, { ...config.login, keyPrefix: config.redis.keyPrefix, logger }, clock),
-    consumeOnce: new RedisConsumeOnce(redis.commands, { keyPrefix: config.redis.keyPrefix }, clock),
-  };
-}
-
 /** A guard's verdict as a Promise, for callers that always wait. */
 function promised(check: (request: GuardRequest, client: ClientContext) => GuardAnswer): (request: GuardRequest, client: ClientContext) => Promise<GuardOutcome> {
   return async (request, client) => check(request, client);
-}
-
-/**
- * With an asymmetric algorithm: makes sure a key of that algorithm signs
- * (creating the first one), loads the key set and checks it can sign.
- * Refuses to start (`CONFIG_INVALID`) when it cannot: better than a server
- * whose every login fails.
- */
-async function openSigningKeys(
-  config: GatehouseConfig,
-  store: Store,
-  encryptionKey: KeyObject,
-  clock: Clock,
-  logger: Logger,
-): Promise<SigningKeySet | null> {
-  const { algorithm, keysFile } = config.signing;
-  if (algorithm === 'HS256') {
-    if (keysFile !== undefined) {
-      throw configError(['signing.keysFile: needs an asymmetric signing.algorithm (EdDSA, ES256 or RS256); HS256 keys come from the secret']);
-    }
-    return null;
-  }
-  const retainMs = signingKeyRetentionMs(config);
-  if (keysFile === undefined) {
-    const added = await ensureActiveSigningKey(store, algorithm, encryptionKey, clock, retainMs);
-    if (added !== null) logger.info({ kid: added.kid, alg: added.alg }, 'created a signing key');
-  }
-  const keySet = new SigningKeySet(keysFile === undefined ? store : new SigningKeyFile(keysFile, encryptionKey), encryptionKey, clock, {
-    retainMs,
-    onProblem: (message, kid) => logger.error({ kid }, message),
-  });
-  await keySet.sync();
-  let signingAlg: string;
-  try {
-    signingAlg = keySet.signer().header.alg;
-  } catch {
-    throw configError([
-      keysFile === undefined
-        ? `signing.algorithm: the active ${algorithm} signing key cannot be used (was the secret changed?); run \`gatehouse keys rotate --now\``
-        : `signing.keysFile: the first key in ${keysFile} cannot sign`,
-    ]);
-  }
-  if (signingAlg !== algorithm) {
-    throw configError([`signing.keysFile: the first key in ${keysFile ?? 'the file'} is ${signingAlg}, but signing.algorithm is ${algorithm}`]);
-  }
-  return keySet;
 }
