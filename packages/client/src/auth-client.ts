@@ -2,42 +2,17 @@ import { AuthError, signOutReason, type AuthErrorCode, type SignOutReason } from
 import { createAuthFetch } from './auth-fetch.js';
 import { DEFAULT_CLAIMS_COOKIES, readClaimsCookie, type CookieClaims } from './claims-cookie.js';
 import { errorFromResponse, networkError, readJSON } from './http.js';
+import { defaultReadCookies, pageOrigin } from './page-environment.js';
 import { createRefreshCoordinator, type LockManagerLike } from './refresh-coordinator.js';
 import { retryTransientRefresh } from './refresh-retry.js';
-import { createRefreshTimer } from './refresh-timer.js';
+import { requestRefresh } from './refresh-request.js';
+import { createRefreshTimer, localDeadline, MIN_PLANNED_LIFETIME_MS } from './refresh-timer.js';
 import { navigate, providerLoginURL, type IdentityProvider } from './providers.js';
 import { openTabChannel, type RefreshOutcome, type TabMessage } from './tab-channel.js';
 import type { AuthClient, AuthClientOptions, AuthEventName, AuthEvents, AuthState, SessionInfo, SessionSummary, User } from './types.js';
 import { DEFAULT_XSRF_COOKIE, DEFAULT_XSRF_HEADER } from './xsrf.js';
 
 export type { AuthClient, AuthClientOptions } from './types.js';
-
-const REFRESH_TIMEOUT_MS = 15_000;
-
-function pageOrigin(baseURL: string): string {
-  const location = (globalThis as { location?: { origin?: string } }).location;
-  if (typeof location?.origin === 'string' && location.origin !== 'null') return location.origin;
-  return new URL(baseURL).origin;
-}
-
-function defaultReadCookies(): string {
-  return (globalThis as { document?: { cookie?: string } }).document?.cookie ?? '';
-}
-
-/** The shortest token lifetime the refresh timer plans with, whatever the server says: never a hot loop. */
-const MIN_PLANNED_LIFETIME_MS = 3_000;
-
-/**
- * When (on this machine's clock) the access token expires: its lifetime is
- * measured against the server's own clock (the answer's `Date` header), so a
- * wrong clock on this machine does not make the client refresh too late or in a loop.
- */
-function localDeadline(iso: string, response: Response | undefined): number {
-  const at = Date.parse(iso);
-  const serverNow = Date.parse(response?.headers.get('date') ?? '');
-  const remaining = at - (Number.isFinite(serverNow) ? serverNow : Date.now());
-  return Date.now() + Math.max(MIN_PLANNED_LIFETIME_MS, remaining);
-}
 
 /**
  * A client for a Gatehouse server: who is signed in, sign-in and sign-out,
@@ -140,25 +115,9 @@ export function createAuthClient(options: AuthClientOptions = {}): AuthClient {
   // The answer of this tab's latest refresh: its Date header corrects for clock skew.
   let lastRefreshResponse: Response | undefined;
   const performRefresh = async (): Promise<RefreshOutcome> => {
-    let response: Response;
-    try {
-      response = await baseFetch(authURL('refresh'), {
-        method: 'POST',
-        credentials: 'include',
-        headers: withXSRF('POST', authURL('refresh'), new Headers({ accept: 'application/json' })),
-        signal: AbortSignal.timeout(REFRESH_TIMEOUT_MS),
-      });
-    } catch (cause) {
-      throw networkError(cause);
-    }
-    if (response.ok) {
-      const body = await readJSON<{ user: User; session: SessionInfo }>(response);
-      lastRefreshResponse = response;
-      return { at: Date.now(), ok: true, user: body.user, session: body.session };
-    }
-    const error = await errorFromResponse(response);
-    if (error.code === 'REFRESH_TOKEN_INVALID' || error.code === 'REFRESH_TOKEN_REVOKED' || error.code === 'REFRESH_TOKEN_REUSED') return { at: Date.now(), ok: false, code: error.code };
-    throw error; // CSRF_REJECTED, 5xx: not a verdict on the session
+    const { outcome, response } = await requestRefresh(baseFetch, authURL('refresh'), () => withXSRF('POST', authURL('refresh'), new Headers({ accept: 'application/json' })));
+    if (outcome.ok) lastRefreshResponse = response;
+    return outcome;
   };
 
   const applyOutcome = (outcome: RefreshOutcome, fromAnotherTab: boolean) => {

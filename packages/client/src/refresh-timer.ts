@@ -69,3 +69,18 @@ export function createRefreshTimer(leadMs: number, run: () => void): RefreshTime
     },
   };
 }
+
+/** The shortest token lifetime the refresh timer plans with, whatever the server says: never a hot loop. */
+export const MIN_PLANNED_LIFETIME_MS = 3_000;
+
+/**
+ * When (on this machine's clock) the access token expires: its lifetime is
+ * measured against the server's own clock (the answer's `Date` header), so a
+ * wrong clock on this machine does not make the client refresh too late or in a loop.
+ */
+export function localDeadline(iso: string, response: Response | undefined): number {
+  const at = Date.parse(iso);
+  const serverNow = Date.parse(response?.headers.get('date') ?? '');
+  const remaining = at - (Number.isFinite(serverNow) ? serverNow : Date.now());
+  return Date.now() + Math.max(MIN_PLANNED_LIFETIME_MS, remaining);
+}
