@@ -1,7 +1,7 @@
 /**
  * Single-use values on SQLite: a unique row each, until it expires.
  *
- * Group commit, as for refresh rotation (rotation.ts): the consumes that
+ * Group commit (group-commit.ts), as for refresh rotation: the consumes that
  * arrive in one turn of the event loop are inserted one after another inside
  * one IMMEDIATE transaction and answered only once it has committed. With
  * synchronous=FULL the commit's fsync is nearly all a consume costs (a CPU
@@ -10,27 +10,14 @@
  * own, and sees the ones before it in the batch: a value consumed twice in
  * one batch is refused the second time, exactly as if the two came apart.
  */
-import type Database from 'better-sqlite3';
 import type { ConsumeOnceStore } from '../consume-once-store.js';
 import type { SQLiteDatabase } from './database.js';
-import { toStoreError } from './rows.js';
-
-/** A consume waiting for the next group commit. */
-interface Pending {
-  readonly key: string;
-  readonly expiresAt: number;
-  readonly now: number;
-  readonly resolve: (consumed: boolean) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-type Settled = { readonly consumed: boolean } | { readonly error: unknown };
+import { GroupCommit } from './group-commit.js';
 
 export class SQLiteConsumedValues implements ConsumeOnceStore {
   readonly #db: SQLiteDatabase;
   readonly #q;
-  readonly #group: Database.Transaction<(batch: readonly Pending[]) => Settled[]>;
-  #pending: Pending[] = [];
+  readonly #group: GroupCommit<{ key: string; expiresAt: number; now: number }, boolean>;
 
   constructor(db: SQLiteDatabase) {
     this.#db = db;
@@ -44,44 +31,13 @@ export class SQLiteConsumedValues implements ConsumeOnceStore {
         'DELETE FROM consumed_values WHERE key IN (SELECT key FROM consumed_values WHERE expires_at < ? LIMIT ?)',
       ),
     };
-    this.#group = db.raw.transaction((batch: readonly Pending[]) => batch.map((p) => this.#settle(p)));
+    // One statement per consume, atomic on its own: a failed one undoes itself alone.
+    this.#group = new GroupCommit(db, ({ key, expiresAt, now }) => this.#q.consume.run(key, expiresAt, now).changes === 1);
   }
 
   /** Consumes with the next group commit; answers once that commit is durable. */
   consumeOnce(key: string, expiresAt: number, now: number): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      // setImmediate: every request whose I/O completed in this turn of the event loop joins the batch.
-      if (this.#pending.push({ key, expiresAt, now, resolve, reject }) === 1) setImmediate(() => this.#commit());
-    });
-  }
-
-  /** Applies every pending consume in one IMMEDIATE transaction; if it does not commit, every one of them fails. */
-  #commit(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    let settled: Settled[];
-    try {
-      settled = this.#db.run(() => this.#group.immediate(batch));
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    batch.forEach((p, i) => {
-      const s = settled[i];
-      if (s !== undefined && 'consumed' in s) p.resolve(s.consumed);
-      else p.reject(s?.error ?? new Error('Consume lost from its batch.'));
-    });
-  }
-
-  /** One consume of a batch: a failed statement undoes itself alone (SQLite rolls back just that statement). */
-  #settle(p: Pending): Settled {
-    try {
-      return { consumed: this.#q.consume.run(p.key, p.expiresAt, p.now).changes === 1 };
-    } catch (error) {
-      // Some errors (a full disk, an I/O error) make SQLite abandon the whole transaction: then nothing may go on.
-      if (!this.#db.raw.inTransaction) throw error;
-      return { error: toStoreError(error) };
-    }
+    return this.#group.submit({ key, expiresAt, now });
   }
 
   /** In batches, each its own short write, with the event loop free in between (see housekeeping.ts). */

@@ -13,6 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import { GatehouseError } from '../../core/errors.js';
+import { GroupCommit } from './group-commit.js';
 import type { AuditDetail } from '../audit-store.js';
 import type { RotateRefreshTokenInput, RotationOutcome, SessionRecord, SuccessorKind } from '../session-store.js';
 import type { UserRecord } from '../user-store.js';
@@ -20,7 +21,7 @@ import { TOKEN_COLUMNS } from '../rows.js';
 import type { SQLiteAudit } from './audit.js';
 import type { SQLiteDatabase } from './database.js';
 import type { SQLiteRevocations } from './revocations.js';
-import { type SessionRow, type TokenRow, type UserRow, sqliteCode, toSession, toStoreError, toUser } from './rows.js';
+import { type SessionRow, type TokenRow, type UserRow, sqliteCode, toSession, toUser } from './rows.js';
 
 /** One more than the longest grace path the service accepts, so an over-long one is seen as such. */
 const MAX_PATH = 33;
@@ -35,28 +36,16 @@ class Undo {
   constructor(readonly outcome: RotationOutcome) {}
 }
 
-/** A rotation waiting for the next group commit. */
-interface Pending {
-  readonly input: RotateRefreshTokenInput;
-  readonly resolve: (outcome: RotationOutcome) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-type Settled = { readonly outcome: RotationOutcome } | { readonly error: unknown };
-
 /** Rotation's statements and its transaction, prepared once. */
 export class SQLiteRotation {
-  readonly #db: SQLiteDatabase;
   readonly #revocations: SQLiteRevocations;
   readonly #audit: SQLiteAudit;
   readonly #q;
   /** One rotation; called inside {@link #group}, so it runs in a savepoint. */
   readonly #rotateOne: Database.Transaction<(input: RotateRefreshTokenInput) => RotationOutcome>;
-  readonly #group: Database.Transaction<(batch: readonly Pending[]) => Settled[]>;
-  #pending: Pending[] = [];
+  readonly #group: GroupCommit<RotateRefreshTokenInput, RotationOutcome>;
 
   constructor(db: SQLiteDatabase, revocations: SQLiteRevocations, audit: SQLiteAudit) {
-    this.#db = db;
     this.#revocations = revocations;
     this.#audit = audit;
     this.#q = {
@@ -88,44 +77,21 @@ export class SQLiteRotation {
       ),
     };
     this.#rotateOne = db.raw.transaction((input: RotateRefreshTokenInput) => this.#rotateNow(input));
-    this.#group = db.raw.transaction((batch: readonly Pending[]) => batch.map((p) => this.#settle(p.input)));
+    this.#group = new GroupCommit(db, (input) => this.#settle(input));
   }
 
   /** Rotates with the next group commit; answers once it is durable. */
   rotate(input: RotateRefreshTokenInput): Promise<RotationOutcome> {
-    return new Promise((resolve, reject) => {
-      // setImmediate: every request whose I/O completed in this turn of the event loop joins the batch.
-      if (this.#pending.push({ input, resolve, reject }) === 1) setImmediate(() => this.#commit());
-    });
+    return this.#group.submit(input);
   }
 
-  /** Applies every pending rotation in one IMMEDIATE transaction (the outcomes depend on what is read, so the write lock comes first). */
-  #commit(): void {
-    const batch = this.#pending;
-    this.#pending = [];
-    let settled: Settled[];
+  /** One rotation of a batch, in its own savepoint: a refusal undoes it alone and answers its outcome. */
+  #settle(input: RotateRefreshTokenInput): RotationOutcome {
     try {
-      settled = this.#db.run(() => this.#group.immediate(batch));
+      return this.#rotateOne(input);
     } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    batch.forEach((p, i) => {
-      const s = settled[i];
-      if (s !== undefined && 'outcome' in s) p.resolve(s.outcome);
-      else p.reject(s?.error ?? new Error('Rotation lost from its batch.'));
-    });
-  }
-
-  /** One rotation of a batch, in its own savepoint: a refusal or an error undoes it alone. */
-  #settle(input: RotateRefreshTokenInput): Settled {
-    try {
-      return { outcome: this.#rotateOne(input) };
-    } catch (error) {
-      if (error instanceof Undo) return { outcome: error.outcome };
-      // Some errors (a full disk, an I/O error) make SQLite abandon the whole transaction: then nothing may go on.
-      if (!this.#db.raw.inTransaction) throw error;
-      return { error: toStoreError(error) };
+      if (error instanceof Undo) return error.outcome;
+      throw error;
     }
   }
 
